@@ -1,10 +1,56 @@
-# Entry points for people and CI. `make help` lists them.
+# Entry points for people and CI; `make help` lists them.
+#   make lab    the main job: a lab HTCondor pool in containers, and a job through it
+#   make test   every test (CI runs this through .ci/run)
+#   make check  the fast loop: lint + unit tests
 SHELL := /bin/bash
-VENV ?= .venv
-BIN := $(VENV)/bin
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
 BUILD := .build
-COLLECTIONS := $(CURDIR)/$(BUILD)/collections
-export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
 export CONTAINERS_CONF := $(CURDIR)/$(BUILD)/lab/containers.conf
-export PATH := $(CURDIR)/$(BIN):$(PATH)
-SCENARIOS ?= htcondor
+export ANSIBLE_FORCE_COLOR := false
+export PY_COLORS := 0
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+INSTALLED := $(BUILD)/collections/ansible_collections/esg/pulsar_network
+
+.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+bootstrap: ## install podman, runc, debootstrap and the Python tools (.venv)
+	@scripts/bootstrap.sh
+
+collection: bootstrap ## build the collection tarball and install it into .build/collections
+	@scripts/install-collection.sh
+
+lab-host: bootstrap ## podman settings and the Debian 13 lab image
+	@scripts/lab-containers-conf.sh $(CONTAINERS_CONF)
+	@scripts/lab-image.sh
+
+lab: collection lab-host ## main job: lab pool in containers, then a job through it
+	ansible-playbook -i inventories/lab scripts/lab-containers.yml
+	ansible-playbook -i inventories/lab esg.pulsar_network.htcondor_pool
+	ansible-playbook -i inventories/lab esg.pulsar_network.htcondor_smoke_test
+
+lab-destroy: ## remove the lab's containers
+	-podman rm -f $$(podman ps -aq --filter name=pn-lab-) >/dev/null 2>&1
+	-podman network rm pulsar-network-lab >/dev/null 2>&1
+
+check: lint unit ## fast loop: lint + unit tests
+
+lint: bootstrap ## yamllint and ansible-lint (production profile)
+	yamllint --strict .
+	ansible-lint --profile production
+
+unit: collection ## pytest unit tests (the preflight tests run the installed role)
+	pytest tests/unit
+
+sanity: collection ## ansible-test sanity on the installed collection
+	cd $(INSTALLED) && ansible-test sanity --venv --python 3.11
+
+molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
+	for s in $(SCENARIOS); do molecule test -s $$s; done
+
+test: check sanity molecule ## everything CI runs

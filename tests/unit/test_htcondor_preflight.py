@@ -1,0 +1,54 @@
+"""Bad settings stop the htcondor role in preflight with a message that says how to fix them, before any change."""
+import json
+import os
+import subprocess
+
+import pytest
+
+GOOD = {
+    "htcondor_node_roles": ["central_manager", "submit", "execute"],
+    "htcondor_central_manager": "target",
+    "htcondor_uid_domain": "pool.example.org",
+}
+
+CASES = {
+    "no roles": ({"htcondor_node_roles": []}, "Set it to a list of one or more of"),
+    "unknown role": ({"htcondor_node_roles": ["scheduler"]}, "value of htcondor_node_roles must be one or more of"),
+    "no central manager": ({"htcondor_central_manager": ""}, "Set it to the inventory hostname of the pool's central manager"),
+    "central manager not in inventory": ({"htcondor_central_manager": "nowhere"}, "Set it to the inventory hostname"),
+    "no uid domain": ({"htcondor_uid_domain": ""}, "Set htcondor_uid_domain"),
+    "zero interval": ({"htcondor_negotiator_interval": 0}, "must be positive"),
+    "placeholder key": ({"htcondor_pool_signing_key": "changeme"}, "is a placeholder or shorter than 32"),
+    "short key": ({"htcondor_pool_signing_key": "s3cr3t-but-short"}, "is a placeholder or shorter than 32"),
+    "bad extra knob": ({"htcondor_config_extra": {"BAD KNOB": "1"}}, "must map HTCondor configuration names"),
+    "bad install source": ({"htcondor_install_source": "tarball"}, "value of htcondor_install_source must be one of"),
+}
+
+
+def run_role(repo, extra_vars, *options):
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="json")
+    return subprocess.run(
+        ["ansible-playbook", "--check", "-i", "tests/preflight/inventory.yml", "tests/preflight/htcondor.yml",
+         "-e", json.dumps(extra_vars), *options],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_setting_fails_in_preflight_with_how_to_fix(repo, case):
+    override, message = CASES[case]
+    result = run_role(repo, {**GOOD, **override})
+    assert result.returncode != 0
+    report = json.loads(result.stdout)
+    stats = report["stats"]["target"]
+    assert stats["changed"] == 0
+    failed = [task for play in report["plays"] for task in play["tasks"] if task["hosts"].get("target", {}).get("failed")]
+    assert len(failed) == 1
+    assert message in failed[0]["hosts"]["target"]["msg"]
+    assert failed[0]["task"]["name"].split(" : ")[-1].startswith(("Check", "Validating arguments"))
+
+
+def test_refused_key_is_not_echoed_even_at_vvv(repo):
+    result = run_role(repo, {**GOOD, "htcondor_pool_signing_key": "changeme-changeme-changeme-changeme"}, "-vvv")
+    assert result.returncode != 0
+    assert "changeme-changeme" not in result.stdout + result.stderr

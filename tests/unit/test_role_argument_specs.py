@@ -1,0 +1,38 @@
+"""Every public role variable is documented in meta/argument_specs.yml, with the default it really has."""
+import pathlib
+
+import pytest
+import yaml
+
+ROLES = sorted(p.parent.parent for p in pathlib.Path(__file__).resolve().parents[2].glob("roles/*/meta/argument_specs.yml"))
+
+
+def load(path: pathlib.Path):
+    return yaml.safe_load(path.read_text()) or {}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_every_default_is_specified_with_the_same_default(role):
+    defaults = load(role / "defaults" / "main.yml")
+    options = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(defaults) == sorted(options), "defaults/main.yml and meta/argument_specs.yml list different variables"
+    for name, value in defaults.items():
+        assert options[name].get("default") == value, f"{name}: default differs between defaults/ and argument_specs"
+        assert options[name].get("description"), f"{name} has no description"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_public_variables_carry_the_role_prefix(role):
+    for name in load(role / "defaults" / "main.yml"):
+        assert name.startswith(role.name + "_"), name
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_private_variables_live_in_vars(role):
+    for name in load(role / "vars" / "main.yml"):
+        assert name.startswith(f"__{role.name}_"), name
+
+
+def test_every_role_has_argument_specs(repo):
+    roles = sorted(p.name for p in (repo / "roles").iterdir() if p.is_dir())
+    assert roles == [r.name for r in ROLES]
