@@ -12,7 +12,6 @@ export CONTAINERS_CONF := $(CURDIR)/$(BUILD)/lab/containers.conf
 export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
-INSTALLED := $(BUILD)/collections/ansible_collections/esg/pulsar_network
 
 .PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test
 
@@ -40,15 +39,16 @@ lab-destroy: ## remove the lab's containers
 
 check: lint unit ## fast loop: lint + unit tests
 
-lint: bootstrap ## yamllint and ansible-lint (production profile)
+lint: bootstrap ## yamllint, ansible-lint (production profile), changelog fragments
 	yamllint --strict .
 	ansible-lint --profile production
+	antsibull-changelog lint
 
 unit: collection ## pytest unit tests (the preflight tests run the installed role)
 	pytest tests/unit
 
-sanity: collection ## ansible-test sanity on the installed collection
-	cd $(INSTALLED) && ansible-test sanity --venv --python 3.11
+sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
+	scripts/sanity.sh
 
 molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
 	for s in $(SCENARIOS); do molecule test -s $$s; done
