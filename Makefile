@@ -39,7 +39,7 @@ lab-destroy: ## remove the lab's containers
 
 check: lint unit ## fast loop: lint + unit tests
 
-lint: bootstrap ## yamllint, ansible-lint (production profile), changelog fragments
+lint: collection ## yamllint, ansible-lint (production profile), changelog fragments
 	yamllint --strict .
 	ansible-lint --profile production
 	antsibull-changelog lint
