@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test
+.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,3 +54,6 @@ molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
 test: check sanity molecule ## everything CI runs
+
+bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
+	tests/benchmarks/htcondor_pool.py
