@@ -56,4 +56,4 @@ molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
 test: check sanity molecule ## everything CI runs
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
-	tests/benchmarks/htcondor_pool.py
+	python tests/benchmarks/htcondor_pool.py

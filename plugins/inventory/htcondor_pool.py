@@ -17,7 +17,7 @@ description:
     C(cache_timeout).
   - The configuration file's name must end in C(htcondor_pool.yml) or C(htcondor_pool.yaml).
 author:
-  - ESG Pulsar Network engineers
+  - ESG Pulsar Network engineers (@esg-pulsar-network)
 extends_documentation_fragment:
   - esg.pulsar_network.htcondor_collector
   - constructed

@@ -10,9 +10,9 @@ module: htcondor_pool_info
 short_description: Tell whether an HTCondor pool is healthy and what it holds
 version_added: 0.1.0
 description:
-  - Reads an HTCondor pool from its collector with the C(htcondor2) Python bindings: the daemons present and when
-    each was last heard from, slots by state and activity, CPUs, memory and GPUs total, claimed and unclaimed,
-    jobs idle, running and held per schedd, and the negotiator's last cycle.
+  - Reads an HTCondor pool from its collector with the C(htcondor2) Python bindings. It reports the daemons present
+    and when each was last heard from, slots by state and activity, CPUs, memory and GPUs total, claimed and
+    unclaimed, jobs idle, running and held per schedd, and the negotiator's last cycle.
   - Gives a verdict, C(healthy), C(degraded) or C(down), with the reasons.
   - Partitionable slots count their machine's resources once; claims are counted from dynamic and static slots,
     so nothing is counted twice.
@@ -21,7 +21,7 @@ description:
   - Read-only towards the pool. An unreachable collector or a refused token gives verdict C(down) with the reason;
     the module itself fails only on bad arguments or missing bindings.
 author:
-  - ESG Pulsar Network engineers
+  - ESG Pulsar Network engineers (@esg-pulsar-network)
 extends_documentation_fragment:
   - esg.pulsar_network.htcondor_collector
 options:
@@ -58,8 +58,9 @@ attributes:
     description: Reads only; with O(metrics_path) the file is written only outside check mode.
   diff_mode:
     support: none
+    description: Nothing to show a diff of.
 notes:
-  - Run it where the bindings are installed, usually the controller (C(delegate_to: localhost)).
+  - Run it where the bindings are installed, usually the controller (with C(delegate_to=localhost)).
 """
 
 EXAMPLES = r"""

@@ -1,16 +1,14 @@
-#!/usr/bin/env python3
 """Benchmark htcondor_pool_info and the htcondor_pool inventory on a large pool.
 
 Injects synthetic startd ads (partitionable slots, each with dynamic children) into the lab collector with
 condor_advertise, then times the module (as Ansible runs it) and the inventory (no cache, cold cache, warm
-cache), with peak memory of the largest process. Needs the lab pool: `make lab`, then `make bench-htcondor-pool`.
+cache), with peak memory of the largest process. Needs the lab pool: `make bench-htcondor-pool` (it runs `make lab` first).
 The fake slots advertise the central manager's loopback address and refuse every job (START = false).
 """
 import argparse
 import json
 import os
 import pathlib
-import resource
 import statistics
 import subprocess
 import sys
@@ -60,7 +58,7 @@ def replace_fake_ads(cm: str, machines: int, children: int) -> None:
     podman(cm, "sh", "-c", "cat > /tmp/fake-ads.txt", stdin=fake_ads(machines, children))
     podman(cm, *ADVERTISE_ENV, "condor_advertise", "-multiple", "UPDATE_STARTD_AD", "/tmp/fake-ads.txt")
     want = machines * (children + 1)
-    for _ in range(120):
+    for _attempt in range(120):
         have = len(podman(cm, "condor_status", "-const", FAKE, "-af", "Name").split())
         if have == want:
             return
@@ -69,10 +67,10 @@ def replace_fake_ads(cm: str, machines: int, children: int) -> None:
 
 
 def measure(cmd, env=None) -> tuple[float, int, str]:
-    done = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         sys.exit(f"{' '.join(cmd)} failed: {done.stderr}")
-    first, _, out = done.stdout.partition("\n")
+    first, _newline, out = done.stdout.partition("\n")
     seconds, maxrss_kb = first.split()
     return float(seconds), int(maxrss_kb) // 1024, out
 
@@ -110,7 +108,7 @@ def main() -> None:
             "inventory, warm cache": (["ansible-inventory", "-i", str(cached), "--list"], None),
         }
         for what, (cmd, check) in rows.items():
-            runs = [measure(cmd, env) for _ in range(args.repeat)]
+            runs = [measure(cmd, env) for _run in range(args.repeat)]
             seconds = statistics.median(r[0] for r in runs)
             peak = max(r[1] for r in runs)
             out = runs[-1][2]

@@ -101,7 +101,8 @@ def test_split_collector_refuses_bad_addresses(collector):
         hp.split_collector(collector)
 
 
-def pool(slots=SLOTS, negotiator=True, schedds=None, heard=NOW - 5):
+def pool(slots=None, negotiator=True, schedds=None, heard=NOW - 5):
+    slots = SLOTS if slots is None else slots
     schedds = [{"Name": "head", "Machine": "head", "LastHeardFrom": heard,
                 "TotalIdleJobs": 3, "TotalRunningJobs": 3, "TotalHeldJobs": 1}] if schedds is None else schedds
     negotiators = [{"Name": "cm", "Machine": "cm", "LastHeardFrom": heard, "LastNegotiationCycleDuration0": 0.2,
