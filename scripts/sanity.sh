@@ -17,7 +17,7 @@ print(re.search(r"pip='([0-9.]+)'", source).group(1))
 PY
 )
 mkdir -p ~/.ansible/test/cache
-cp scripts/ansible-test-get-pip.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+cp scripts/ansible-test-get-pip.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
 
 cd "$tree"
 ansible-test sanity --venv --python 3.11 "$@"
