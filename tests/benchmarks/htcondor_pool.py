@@ -93,7 +93,9 @@ def main() -> None:
     cached.write_text(source.read_text() + f"cache: true\ncache_plugin: ansible.builtin.jsonfile\n"
                       f"cache_connection: {work}/cache\ncache_timeout: 3600\n")
     env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
-    module = ["ansible", "localhost", "-o", "-m", "esg.pulsar_network.htcondor_pool_info", "-a", f"collector={collector}"]
+    module = ["env", "ANSIBLE_LOAD_CALLBACK_PLUGINS=1", "ANSIBLE_STDOUT_CALLBACK=json", "ansible", "localhost",
+              "-i", "localhost,", "-c", "local",
+              "-e", f"ansible_python_interpreter={sys.executable}", "-m", "esg.pulsar_network.htcondor_pool_info", "-a", f"collector={collector}"]
 
     print(f"collector {collector}; {args.children} dynamic slots per partitionable slot; median of {args.repeat} runs")
     print(f"{'slot ads':>9} {'what':<28} {'seconds':>8} {'peak MB':>8}  check")
@@ -102,7 +104,7 @@ def main() -> None:
         replace_fake_ads(args.cm, machines, args.children)
         real_total = podman(args.cm, "condor_status", "-total").split("Total")[-1].split()[0]
         rows = {
-            "module (ansible localhost -m)": (module, lambda out: json.loads(out.split(" => ", 1)[1])["slots"]["total"]),
+            "module (ansible localhost -m)": (module, lambda out: json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]["slots"]["total"]),
             "inventory, no cache": (["ansible-inventory", "-i", str(source), "--list"], None),
             "inventory, cold cache": (["ansible-inventory", "-i", str(cached), "--list", "--flush-cache"], None),
             "inventory, warm cache": (["ansible-inventory", "-i", str(cached), "--list"], None),
