@@ -56,38 +56,18 @@ cache_timeout: 300
 """
 
 from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool as hp
+from ansible_collections.esg.pulsar_network.plugins.plugin_utils.cached_inventory import CachedInventory
 
-GROUP = "htcondor_execute_nodes"
 
-
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(CachedInventory):
     NAME = "esg.pulsar_network.htcondor_pool"
+    GROUP = "htcondor_execute_nodes"
+    VAR_PREFIX = "htcondor_"
+    FILE_SUFFIXES = ("htcondor_pool.yml", "htcondor_pool.yaml")
 
-    def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(("htcondor_pool.yml", "htcondor_pool.yaml"))
-
-    def parse(self, inventory, loader, path, cache=True):
-        super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        update_cache = self.get_option("cache") and not cache
-        machines = None
-        if use_cache:
-            try:
-                machines = self._cache[cache_key]
-            except KeyError:
-                update_cache = True
-        if machines is None:
-            machines = self._read_machines()
-        if update_cache:
-            self._cache[cache_key] = machines
-        self._populate(machines)
-
-    def _read_machines(self) -> dict:
+    def read_hosts(self) -> dict:
         if hp.HTCONDOR_IMPORT_ERROR:
             raise AnsibleParserError("htcondor_pool: the htcondor2 Python bindings are missing (pip install htcondor)")
         if self.get_option("token") and self.get_option("token_file"):
@@ -99,16 +79,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except hp.PoolQueryError as err:
             raise AnsibleParserError(f"htcondor_pool: {err}") from None
 
-    def _populate(self, machines: dict) -> None:
-        strict = self.get_option("strict")
-        self.inventory.add_group(GROUP)
-        for name, facts in machines.items():
-            self.inventory.add_host(name, group=GROUP)
-            host_vars = {f"htcondor_{key}": value for key, value in facts.items()}
-            for key, value in host_vars.items():
-                self.inventory.set_variable(name, key, value)
-            if self.get_option("address_as_ansible_host") and facts.get("address"):
-                self.inventory.set_variable(name, "ansible_host", facts["address"])
-            self._set_composite_vars(self.get_option("compose"), host_vars, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), host_vars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host_vars, name, strict=strict)
+    def set_extra_vars(self, name: str, facts: dict) -> None:
+        if self.get_option("address_as_ansible_host") and facts.get("address"):
+            self.inventory.set_variable(name, "ansible_host", facts["address"])

@@ -1,0 +1,267 @@
+# -*- coding: utf-8 -*-
+# Copyright: ESG Pulsar Network engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pulsar's RabbitMQ queues: AMQP URLs in pika's and kombu's forms, queue names, inspection and verdicts.
+
+Shared by the rabbitmq_queue_info module and the pulsar_endpoints inventory plugin. URL parsing, queue naming and
+verdicts are plain functions, tested without a broker.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import ssl
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+try:
+    import pika
+    import pika.exceptions
+except ImportError:
+    pika = None
+    PIKA_IMPORT_ERROR = traceback.format_exc()
+else:
+    PIKA_IMPORT_ERROR = None
+
+# Pulsar consumes setup, kill and status (and status_update_ack with acknowledgements on); Galaxy consumes
+# status_update. See pulsar/client/amqp_exchange_factory.py and pulsar/messaging/bind_amqp.py.
+PULSAR_CONSUMED = ("setup", "kill", "status")
+PULSAR_QUEUES = PULSAR_CONSUMED + ("status_update",)
+TLS_SCHEMES = {"amqps", "pyamqps"}
+PLAIN_SCHEMES = {"amqp", "pyamqp", "librabbitmq"}
+TRUE_WORDS = {"1", "true", "yes", "on", "required"}
+DEFAULT_PORTS = {True: 5671, False: 5672}
+
+
+class BrokerError(Exception):
+    """A broker could not be read. kind is the verdict it leads to: unreachable, auth_failed or error."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class UrlError(ValueError):
+    """An AMQP URL that cannot be used; str() names the problem without repeating credentials."""
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for messages (the user info ends at the host part's last '@')."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:********@{hostport}{slash}{path}"
+
+
+def parse_amqp_url(url: str) -> dict:
+    """pika's (amqp://, amqps://) or kombu's (pyamqp://u:p@host:5671//vhost?ssl=1) URL as connection settings.
+
+    The virtual host is the path without its first slash, percent-decoded: '//pulsar/x' and '/%2Fpulsar%2Fx' both
+    give '/pulsar/x'; an empty path means '/'.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise UrlError("AMQP URL must look like amqps://user:password@host:5671/vhost")
+    parts = urllib.parse.urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in TLS_SCHEMES | PLAIN_SCHEMES:
+        raise UrlError(f"AMQP URL scheme '{scheme}' is not one of {', '.join(sorted(TLS_SCHEMES | PLAIN_SCHEMES))}")
+    query = {k.lower(): v for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
+    tls = scheme in TLS_SCHEMES or query.get("ssl", "").lower() in TRUE_WORDS
+    try:
+        port = parts.port
+    except ValueError:
+        raise UrlError(f"AMQP URL {redact(url)} has an invalid port") from None
+    if not parts.hostname:
+        raise UrlError(f"AMQP URL {redact(url)} names no host")
+    vhost = urllib.parse.unquote(parts.path[1:]) if parts.path else ""
+    settings = {
+        "host": parts.hostname,
+        "port": port or DEFAULT_PORTS[tls],
+        "vhost": vhost or "/",
+        "username": urllib.parse.unquote(parts.username) if parts.username else "guest",
+        "password": urllib.parse.unquote(parts.password) if parts.password else "guest",
+        "tls": tls,
+        "heartbeat": None,
+    }
+    if "heartbeat" in query:
+        try:
+            settings["heartbeat"] = int(query["heartbeat"])
+        except ValueError:
+            raise UrlError(f"AMQP URL heartbeat '{query['heartbeat']}' is not a number of seconds") from None
+    return settings
+
+
+def pulsar_queue_names(manager: str, queues=PULSAR_QUEUES) -> dict:
+    """Queue per role for a Pulsar manager: _default_ uses the prefix 'pulsar_', others 'pulsar_<manager>_'."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", manager or ""):
+        raise ValueError(f"Pulsar manager name '{manager}' may hold only letters, digits, '_', '.' and '-'")
+    prefix = "pulsar_" if manager == "_default_" else f"pulsar_{manager}_"
+    return {role: f"{prefix}_{role}" for role in queues}
+
+
+def manager_from_setup_queue(queue: str) -> str | None:
+    """'pulsar_production__setup' -> 'production'; 'pulsar__setup' -> '_default_'; anything else -> None."""
+    if queue == "pulsar__setup":
+        return "_default_"
+    match = re.fullmatch(r"pulsar_(.+)__setup", queue)
+    return match.group(1) if match else None
+
+
+def endpoint_verdict(queues: dict, roles: dict, max_ready: int) -> tuple[str, list[str]]:
+    """healthy, stalled, backlogged or absent from per-queue figures (exists, messages_ready, consumers)."""
+    setup = queues.get(roles.get("setup"), {})
+    if not setup.get("exists"):
+        return "absent", [f"queue {roles.get('setup')} does not exist: Pulsar has never connected to this vhost"]
+    reasons, stalled = [], False
+    for role in PULSAR_CONSUMED:
+        queue = queues.get(roles.get(role), {})
+        if not queue.get("exists"):
+            reasons.append(f"queue {roles.get(role)} does not exist")
+            stalled = True
+        elif not queue.get("consumers"):
+            reasons.append(f"nobody consumes {roles[role]} ({queue.get('messages_ready', 0)} ready)")
+            stalled = True
+    if stalled:
+        return "stalled", reasons
+    backlog = [f"{roles[r]} holds {queues[roles[r]]['messages_ready']} ready messages (limit {max_ready})"
+               for r in PULSAR_CONSUMED if queues[roles[r]].get("messages_ready", 0) > max_ready]
+    return ("backlogged", backlog) if backlog else ("healthy", [])
+
+
+def connection_parameters(settings: dict, ca_file: str | None, validate_certs: bool, timeout: float):
+    credentials = pika.PlainCredentials(settings["username"], settings["password"])
+    kwargs = dict(host=settings["host"], port=settings["port"], virtual_host=settings["vhost"], credentials=credentials,
+                  connection_attempts=1, socket_timeout=timeout, blocked_connection_timeout=timeout,
+                  stack_timeout=timeout)
+    if settings["heartbeat"] is not None:
+        kwargs["heartbeat"] = settings["heartbeat"]
+    if settings["tls"]:
+        context = ssl.create_default_context(cafile=ca_file)
+        if not validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        kwargs["ssl_options"] = pika.SSLOptions(context, server_hostname=settings["host"])
+    return pika.ConnectionParameters(**kwargs)
+
+
+def _first_line(err) -> str:
+    text = (err.strerror if isinstance(err, OSError) and err.strerror else str(err)).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
+def _connection_error(err, settings) -> BrokerError:
+    where = f"{settings['host']}:{settings['port']}"
+    if isinstance(err, pika.exceptions.ProbableAuthenticationError):
+        return BrokerError("auth_failed", f"broker {where} refused user {settings['username']}: wrong password?")
+    if isinstance(err, pika.exceptions.ProbableAccessDeniedError):
+        return BrokerError("auth_failed", f"broker {where} refused user {settings['username']} access to vhost "
+                                          f"{settings['vhost']}: it does not exist or the user has no permission")
+    # pika wraps the socket's or TLS layer's error: AMQPConnectionError(AMQPConnector...Error(exception)).
+    cause = err.args[0] if err.args and isinstance(err.args[0], BaseException) else err
+    cause = getattr(cause, "exception", None) or cause
+    if isinstance(cause, ssl.SSLError) or "SSL" in _first_line(cause) or "certificate" in _first_line(cause):
+        return BrokerError("unreachable", f"TLS with broker {where} failed: {_first_line(cause)}")
+    return BrokerError("unreachable", f"broker {where} is unreachable: {_first_line(cause)}")
+
+
+def amqp_queue_figures(settings: dict, queues, ca_file=None, validate_certs=True, timeout=10.0) -> dict:
+    """Passive declares over one connection: {queue: {exists, messages_ready, consumers}}."""
+    try:
+        connection = pika.BlockingConnection(connection_parameters(settings, ca_file, validate_certs, timeout))
+    except pika.exceptions.AMQPError as err:
+        raise _connection_error(err, settings) from None
+    except OSError as err:
+        raise _connection_error(err, settings) from None
+    figures = {}
+    try:
+        channel = connection.channel()
+        for name in queues:
+            try:
+                declared = channel.queue_declare(name, passive=True)
+            except pika.exceptions.ChannelClosedByBroker as err:
+                if err.reply_code == 404:
+                    figures[name] = {"exists": False, "messages_ready": 0, "consumers": 0}
+                    channel = connection.channel()
+                    continue
+                if err.reply_code == 403:
+                    raise BrokerError("auth_failed", f"user {settings['username']} may not read queue {name} "
+                                                     f"in vhost {settings['vhost']}") from None
+                raise BrokerError("error", f"broker closed the channel on queue {name}: {err.reply_text}") from None
+            figures[name] = {"exists": True, "messages_ready": declared.method.message_count,
+                             "consumers": declared.method.consumer_count}
+    except pika.exceptions.AMQPError as err:
+        raise BrokerError("unreachable", f"connection to broker lost: {err}") from None
+    finally:
+        if connection.is_open:
+            connection.close()
+    return figures
+
+
+class ManagementApi:
+    """RabbitMQ's management HTTP API, read-only."""
+
+    def __init__(self, url: str, username: str, password: str, ca_file=None, validate_certs=True, timeout=10.0):
+        self.url = url.rstrip("/")
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        self.timeout = timeout
+        self.context = ssl.create_default_context(cafile=ca_file)
+        if not validate_certs:
+            self.context.check_hostname = False
+            self.context.verify_mode = ssl.CERT_NONE
+
+    def get(self, path: str, **params):
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        request = urllib.request.Request(f"{self.url}/api/{path}{query}", headers=self.headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
+                return json.load(response)
+        except urllib.error.HTTPError as err:
+            if err.code in (401, 403):
+                raise BrokerError("auth_failed", f"management API {self.url} refused the credentials "
+                                                 f"(HTTP {err.code}); the user needs the monitoring tag") from None
+            if err.code == 404:
+                return None
+            raise BrokerError("error", f"management API {self.url}/api/{path} answered HTTP {err.code}") from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise BrokerError("unreachable", f"management API {self.url} is unreachable: {reason}") from None
+
+    def vhosts(self) -> list[str]:
+        return [v["name"] for v in self.get("vhosts", columns="name") or []]
+
+    def queues(self, vhost: str) -> dict:
+        """{queue: details} with the figures the AMQP path cannot see."""
+        rows = self.get(f"queues/{urllib.parse.quote(vhost, safe='')}",
+                        columns="name,messages_ready,messages_unacknowledged,consumers,idle_since,message_stats")
+        details = {}
+        for row in rows or []:
+            stats = row.get("message_stats") or {}
+            details[row["name"]] = {
+                "exists": True,
+                "messages_ready": row.get("messages_ready", 0),
+                "messages_unacknowledged": row.get("messages_unacknowledged", 0),
+                "consumers": row.get("consumers", 0),
+                "idle_since": row.get("idle_since"),
+                "publish_rate": (stats.get("publish_details") or {}).get("rate", 0.0),
+                "deliver_rate": (stats.get("deliver_get_details") or {}).get("rate", 0.0),
+                "consumer_peers": [],
+            }
+        return details
+
+    def consumer_peers(self, vhost: str) -> dict:
+        """{queue: [peer host, ...]} from the consumers list."""
+        peers = {}
+        for consumer in self.get(f"consumers/{urllib.parse.quote(vhost, safe='')}") or []:
+            queue = (consumer.get("queue") or {}).get("name")
+            peer = (consumer.get("channel_details") or {}).get("peer_host")
+            if queue and peer and peer not in peers.setdefault(queue, []):
+                peers[queue].append(peer)
+        return peers
