@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool
+.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool bench-rabbitmq-queues
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -57,3 +57,11 @@ test: check sanity molecule ## everything CI runs
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
 	python tests/benchmarks/htcondor_pool.py
+
+bench-rabbitmq-queues: collection lab-host ## benchmark rabbitmq_queue_info, 10/100/1000 queues, AMQP vs management API
+	molecule create -s rabbitmq && molecule prepare -s rabbitmq && molecule converge -s rabbitmq
+	eph=$$(ls -d ~/.ansible/tmp/molecule.*.rabbitmq | head -n1); \
+	python tests/benchmarks/rabbitmq_queues.py --ca-file $$eph/ca/ca.crt \
+	  --broker $$(podman inspect mq-broker --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}') \
+	  --password site-a-lab-password --monitoring-password monitoring-lab-password
+	molecule destroy -s rabbitmq

@@ -18,6 +18,8 @@ description:
     and C(pulsar_consumer_peers) (the addresses Pulsar consumes from).
   - Every host is in the group C(pulsar_endpoints); C(compose), C(groups) and C(keyed_groups) add more, for
     example a group per verdict.
+  - Vhosts the user may not read (no permission entry, as for C(/) with the C(rabbitmq) role's monitoring user)
+    are skipped; wrong credentials still fail.
   - The configuration file's name must end in C(pulsar_endpoints.yml) or C(pulsar_endpoints.yaml).
 author:
   - ESG Pulsar Network engineers (@esg-pulsar-network)
@@ -102,10 +104,17 @@ class InventoryModule(CachedInventory):
         pattern = re.compile(self.get_option("vhost_pattern"))
         endpoints = {}
         try:
-            for vhost in api.vhosts():
-                if pattern.search(vhost):
-                    endpoints.update(endpoints_from_queues(vhost, api.queues(vhost), api.consumer_peers(vhost),
-                                                           self.get_option("max_ready")))
+            vhosts = [vhost for vhost in api.vhosts() if pattern.search(vhost)]
         except pq.BrokerError as err:
             raise AnsibleParserError(f"pulsar_endpoints: {err}") from None
+        for vhost in vhosts:
+            try:
+                details, peers = api.queues(vhost), api.consumer_peers(vhost)
+            except pq.BrokerError as err:
+                if err.kind != "auth_failed":
+                    raise AnsibleParserError(f"pulsar_endpoints: {err}") from None
+                # The credentials worked for the vhost list, so this vhost is just not the monitoring user's.
+                self.display.vvv(f"pulsar_endpoints: skipping vhost {vhost}: {err}")
+                continue
+            endpoints.update(endpoints_from_queues(vhost, details, peers, self.get_option("max_ready")))
         return endpoints

@@ -10,14 +10,14 @@ verdicts are plain functions, tested without a broker.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import ssl
 import traceback
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 try:
     import pika
@@ -166,6 +166,10 @@ def _connection_error(err, settings) -> BrokerError:
     # pika wraps the socket's or TLS layer's error: AMQPConnectionError(AMQPConnector...Error(exception)).
     cause = err.args[0] if err.args and isinstance(err.args[0], BaseException) else err
     cause = getattr(cause, "exception", None) or cause
+    # pika reports a peer that hung up mid-handshake as StreamLostError, at times only as text.
+    if isinstance(cause, pika.exceptions.StreamLostError) or "StreamLostError" in _first_line(cause):
+        hint = "" if settings["tls"] else ": is this a TLS port? use amqps:// or ?ssl=1"
+        return BrokerError("unreachable", f"broker {where} closed the connection during the handshake{hint}")
     if isinstance(cause, ssl.SSLError) or "SSL" in _first_line(cause) or "certificate" in _first_line(cause):
         return BrokerError("unreachable", f"TLS with broker {where} failed: {_first_line(cause)}")
     return BrokerError("unreachable", f"broker {where} is unreachable: {_first_line(cause)}")
@@ -209,19 +213,13 @@ class ManagementApi:
 
     def __init__(self, url: str, username: str, password: str, ca_file=None, validate_certs=True, timeout=10.0):
         self.url = url.rstrip("/")
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
-        self.timeout = timeout
-        self.context = ssl.create_default_context(cafile=ca_file)
-        if not validate_certs:
-            self.context.check_hostname = False
-            self.context.verify_mode = ssl.CERT_NONE
+        self.options = dict(url_username=username, url_password=password, force_basic_auth=True, timeout=timeout,
+                            validate_certs=validate_certs, ca_path=ca_file, headers={"Accept": "application/json"})
 
     def get(self, path: str, **params):
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        request = urllib.request.Request(f"{self.url}/api/{path}{query}", headers=self.headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
+            with open_url(f"{self.url}/api/{path}{query}", **self.options) as response:
                 return json.load(response)
         except urllib.error.HTTPError as err:
             if err.code in (401, 403):
@@ -230,7 +228,7 @@ class ManagementApi:
             if err.code == 404:
                 return None
             raise BrokerError("error", f"management API {self.url}/api/{path} answered HTTP {err.code}") from None
-        except (urllib.error.URLError, OSError) as err:
+        except (urllib.error.URLError, OSError, ValueError) as err:
             reason = getattr(err, "reason", err)
             raise BrokerError("unreachable", f"management API {self.url} is unreachable: {reason}") from None
 
