@@ -1,4 +1,7 @@
+import json
+import os
 import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -17,3 +20,18 @@ sys.path.insert(0, str(_ROOT))
 @pytest.fixture(scope="session")
 def repo() -> pathlib.Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def run_role():
+    """Apply an installed role to localhost in check mode (tests/preflight/ROLE.yml), results as JSON."""
+
+    def run(role, extra_vars, *options):
+        env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="json")
+        return subprocess.run(
+            ["ansible-playbook", "--check", "-i", "tests/preflight/inventory.yml", f"tests/preflight/{role}.yml",
+             "-e", json.dumps(extra_vars), *options],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )
+
+    return run
