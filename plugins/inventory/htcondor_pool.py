@@ -70,8 +70,6 @@ class InventoryModule(CachedInventory):
     def read_hosts(self) -> dict:
         if hp.HTCONDOR_IMPORT_ERROR:
             raise AnsibleParserError("htcondor_pool: the htcondor2 Python bindings are missing (pip install htcondor)")
-        if self.get_option("token") and self.get_option("token_file"):
-            raise AnsibleParserError("htcondor_pool: give token or token_file, not both")
         try:
             token = hp.read_token(self.get_option("token"), self.get_option("token_file"))
             client = hp.CollectorClient(self.get_option("collector"), token, self.get_option("timeout"))

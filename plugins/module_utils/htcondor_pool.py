@@ -66,6 +66,8 @@ def split_collector(collector: str | None) -> tuple[str, int] | None:
 
 def read_token(token: str | None = None, token_file: str | None = None) -> str | None:
     """The IDTOKEN given inline or in a file; None when neither is given."""
+    if token and token_file:
+        raise PoolQueryError("give token or token_file, not both")
     if token:
         return token.strip()
     if not token_file:

@@ -164,3 +164,12 @@ def test_prometheus_text_when_down_has_only_up_and_health():
     text = hp.prometheus_text({"collector_reachable": False}, "p", "down")
     assert 'htcondor_pool_up{pool="p"} 0' in text
     assert "htcondor_pool_cpus" not in text
+
+
+def test_token_and_token_file_are_exclusive(tmp_path):
+    token_file = tmp_path / "t"
+    token_file.write_text("file-token\n")
+    assert hp.read_token(None, str(token_file)) == "file-token"
+    assert hp.read_token(" inline ", None) == "inline"
+    with pytest.raises(hp.PoolQueryError, match="give token or token_file, not both"):
+        hp.read_token("inline", str(token_file))
