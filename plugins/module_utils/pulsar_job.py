@@ -261,8 +261,9 @@ class PulsarJobs:
         destination = {"default_file_action": "remote_transfer", "files_endpoint": files_url, "jobs_directory": jobs_directory}
         self._destinations[job_id] = destination
         client = self.client_manager.get_client(destination, job_id)
-        # Galaxy's own command lines leave the tool's streams in the metadata directory, where Pulsar reads them.
-        command_line = f"{{ {render_command(command, input_paths, output_paths)}\n}} > ../metadata/tool_stdout 2> ../metadata/tool_stderr"
+        # Galaxy's own command lines leave the tool's streams in the metadata directory, where Pulsar reads them. A
+        # subshell, so that an `exit` in the command still lets Pulsar's job script record the exit code.
+        command_line = f"( {render_command(command, input_paths, output_paths)}\n) > ../metadata/tool_stdout 2> ../metadata/tool_stderr"
         description = ClientJobDescription(
             command_line=command_line,
             tool=_Tool(dirs["tool"]),
