@@ -244,7 +244,8 @@ def main():
     result = dict(changed=False)
     check_queues(module, url, ssl_options, result)
     if module.check_mode:
-        module.exit_json(changed=True, msg="a job would be sent", **result)
+        result.update(changed=True, msg="a job would be sent")
+        module.exit_json(**result)
 
     try:
         job = pj.run_one(url, params["manager"], params["jobs_directory"], params["command"], inputs,
