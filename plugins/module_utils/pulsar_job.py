@@ -188,7 +188,7 @@ def queue_figures(url: str, ssl_options, queues, timeout: float = 10.0) -> dict:
             for queue in queues:
                 channel = connection.channel()
                 try:
-                    _, ready, consumers = channel.queue_declare(queue=queue, passive=True)
+                    _name, ready, consumers = channel.queue_declare(queue=queue, passive=True)
                     figures[queue] = {"exists": True, "messages_ready": ready, "consumers": consumers}
                 except connection.channel_errors:
                     figures[queue] = {"exists": False, "messages_ready": 0, "consumers": 0}

@@ -22,7 +22,7 @@ description:
   - The job fails the task when it exits non-zero (unless O(expected_exit_code) says otherwise), when Pulsar reports
     it C(failed) or C(lost), when an expected output is missing, or when no final status arrives within O(timeout)
     seconds (the job is then killed).
-  - Use a manager that Galaxy does not use (the pulsar role adds C(endpoint_check)): the client consumes the
+  - Use a manager that Galaxy does not use (the pulsar role adds C(endpoint_check)), because the client consumes the
     manager's status update queue, and would otherwise take Galaxy's updates.
 author:
   - ESG Pulsar Network engineers (@esg-pulsar-network)

@@ -69,7 +69,7 @@ def in_head(args):
                 final = jobs.wait([job_id], 300)[job_id]
                 pulsar_runs.append(time.monotonic() - start)
                 assert final["status"] == "complete" and final["returncode"] == 0, final
-            condor_runs = [condor_noop(os.path.dirname(staging)) for _ in range(args.repeat)]
+            condor_runs = [condor_noop(os.path.dirname(staging)) for _run in range(args.repeat)]
 
             start = time.monotonic()
             burst = [send(1000 + index) for index in range(args.burst)]
