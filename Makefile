@@ -13,7 +13,8 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool bench-rabbitmq-queues
+.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool bench-rabbitmq-queues \
+	bench-pulsar-endpoint bench-endpoint-converge
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,14 +29,16 @@ lab-host: bootstrap ## podman settings and the Debian 13 lab image
 	@scripts/lab-containers-conf.sh $(CONTAINERS_CONF)
 	@scripts/lab-image.sh
 
-lab: collection lab-host ## main job: lab pool in containers, then a job through it
+lab: collection lab-host ## main job: broker and Pulsar endpoint in containers, then a job through the network
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
-	ansible-playbook -i inventories/lab esg.pulsar_network.htcondor_pool
-	ansible-playbook -i inventories/lab esg.pulsar_network.htcondor_smoke_test
+	ansible-playbook -i inventories/lab esg.pulsar_network.rabbitmq_broker
+	ansible-playbook -i inventories/lab esg.pulsar_network.pulsar_endpoint
+	ansible-playbook -i inventories/lab esg.pulsar_network.endpoint_check
 
 lab-destroy: ## remove the lab's containers
 	-podman rm -f $$(podman ps -aq --filter name=pn-lab-) >/dev/null 2>&1
 	-podman network rm pulsar-network-lab >/dev/null 2>&1
+	-podman volume rm pulsar-network-lab-shared >/dev/null 2>&1
 
 check: lint unit ## fast loop: lint + unit tests
 
@@ -65,3 +68,9 @@ bench-rabbitmq-queues: collection lab-host ## benchmark rabbitmq_queue_info, 10/
 	  --broker $$(podman inspect mq-broker --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}') \
 	  --password site-a-lab-password --monitoring-password monitoring-lab-password
 	molecule destroy -s rabbitmq
+
+bench-pulsar-endpoint: lab ## benchmark no-op jobs through Pulsar vs condor_submit (median of 10) and 50 jobs at once
+	python tests/benchmarks/pulsar_endpoint_jobs.py
+
+bench-endpoint-converge: collection lab-host ## time the endpoint scenario's converge from bare containers and its re-run
+	python tests/benchmarks/endpoint_converge.py

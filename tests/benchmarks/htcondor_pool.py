@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000], help="slot ads to inject")
     parser.add_argument("--children", type=int, default=4, help="dynamic slots per partitionable slot")
-    parser.add_argument("--cm", default="pn-lab-cm", help="the lab's central manager container")
+    parser.add_argument("--cm", default="pn-lab-head", help="the lab's central manager container")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 

@@ -35,3 +35,20 @@ def run_role():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def preflight_failure():
+    """The one failed task of a run that preflight refused: its name and messages. Asserts nothing changed."""
+
+    def parse(result):
+        assert result.returncode != 0, result.stdout[-2000:]
+        report = json.loads(result.stdout)
+        assert report["stats"]["target"]["changed"] == 0
+        failed = [task for play in report["plays"] for task in play["tasks"]
+                  if task["hosts"].get("target", {}).get("failed")]
+        assert len(failed) == 1
+        host = failed[0]["hosts"]["target"]
+        return failed[0]["task"]["name"], [r.get("msg", "") for r in host.get("results", [host])]
+
+    return parse

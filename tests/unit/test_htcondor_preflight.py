@@ -1,6 +1,4 @@
 """Bad settings stop the htcondor role in preflight with a message that says how to fix them, before any change."""
-import json
-
 import pytest
 
 GOOD = {
@@ -24,17 +22,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_bad_setting_fails_in_preflight_with_how_to_fix(run_role, case):
+def test_bad_setting_fails_in_preflight_with_how_to_fix(run_role, preflight_failure, case):
     override, message = CASES[case]
-    result = run_role("htcondor", {**GOOD, **override})
-    assert result.returncode != 0
-    report = json.loads(result.stdout)
-    stats = report["stats"]["target"]
-    assert stats["changed"] == 0
-    failed = [task for play in report["plays"] for task in play["tasks"] if task["hosts"].get("target", {}).get("failed")]
-    assert len(failed) == 1
-    assert message in failed[0]["hosts"]["target"]["msg"]
-    assert failed[0]["task"]["name"].split(" : ")[-1].startswith(("Check", "Validating arguments"))
+    task, messages = preflight_failure(run_role("htcondor", {**GOOD, **override}))
+    assert any(message in m for m in messages), messages
+    assert task.split(" : ")[-1].startswith(("Check", "Validating arguments"))
 
 
 def test_refused_key_is_not_echoed_even_at_vvv(run_role):

@@ -1,6 +1,4 @@
 """Bad broker settings stop the rabbitmq role in preflight with how to fix them, and passwords stay out of -vvv."""
-import json
-
 import pytest
 
 PEM = {"rabbitmq_tls_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
@@ -21,16 +19,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_bad_setting_fails_in_preflight_with_how_to_fix(run_role, case):
+def test_bad_setting_fails_in_preflight_with_how_to_fix(run_role, preflight_failure, case):
     override, message = CASES[case]
-    result = run_role("rabbitmq", {**PEM, **override})
-    assert result.returncode != 0
-    report = json.loads(result.stdout)
-    assert report["stats"]["target"]["changed"] == 0
-    failed = [task["hosts"]["target"] for play in report["plays"] for task in play["tasks"]
-              if task["hosts"].get("target", {}).get("failed")]
-    assert len(failed) == 1
-    messages = [r.get("msg", "") for r in failed[0].get("results", [failed[0]])]
+    _task, messages = preflight_failure(run_role("rabbitmq", {**PEM, **override}))
     assert any(message in m for m in messages), messages
 
 

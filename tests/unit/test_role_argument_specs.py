@@ -22,6 +22,16 @@ def test_every_default_is_specified_with_the_same_default(role):
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_other_entry_points_take_variables_of_main_with_the_same_defaults(role):
+    defaults = load(role / "defaults" / "main.yml")
+    for entry_point, spec in load(role / "meta" / "argument_specs.yml")["argument_specs"].items():
+        assert (role / "tasks" / f"{entry_point}.yml").is_file(), f"entry point {entry_point} has no tasks file"
+        for name, option in spec.get("options", {}).items():
+            assert name in defaults, f"{entry_point}: {name} is not in defaults/main.yml"
+            assert option.get("default") == defaults[name], f"{entry_point}: {name}'s default differs"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
 def test_public_variables_carry_the_role_prefix(role):
     for name in load(role / "defaults" / "main.yml"):
         assert name.startswith(role.name + "_"), name

@@ -1,0 +1,113 @@
+"""Benchmark jobs through a Pulsar endpoint: latency against condor_submit on the same pool, and throughput.
+
+Needs the lab from `make lab` (`make bench-pulsar-endpoint` runs it first). Copies the collection's
+module_utils/pulsar_job.py and this file into the Pulsar head and runs there, in Pulsar's virtualenv:
+
+- latency: --repeat no-op jobs one after another through the broker and Pulsar (send to final status update), and
+  the same no-op with condor_submit as the pulsar user on the same pool (submit to the job's termination in its
+  log); medians and their ratio;
+- throughput: --burst no-op jobs sent at once, wall time until every final status arrived, as jobs per minute.
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HEAD = "pn-lab-head"
+REMOTE_DIR = "/root/pulsar-bench"
+
+
+def on_host(args):
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    subprocess.run(["podman", "exec", HEAD, "mkdir", "-p", REMOTE_DIR], check=True)
+    for path in (repo / "plugins" / "module_utils" / "pulsar_job.py", pathlib.Path(__file__)):
+        subprocess.run(["podman", "cp", str(path), f"{HEAD}:{REMOTE_DIR}/{path.name}"], check=True)
+    command = ["podman", "exec", HEAD, "/opt/pulsar/venv/bin/python", f"{REMOTE_DIR}/{pathlib.Path(__file__).name}",
+               "--in-head", "--repeat", str(args.repeat), "--burst", str(args.burst)]
+    sys.exit(subprocess.run(command, check=False).returncode)
+
+
+def condor_noop(work_dir: str) -> float:
+    """Seconds from condor_submit to the job's termination event, as the pulsar user, on the shared storage."""
+    job_dir = tempfile.mkdtemp(prefix="condor-noop-", dir=work_dir)
+    os.chown(job_dir, 880, 880)
+    submit = (f"universe = vanilla\nexecutable = /bin/true\ninitialdir = {job_dir}\nlog = {job_dir}/job.log\n"
+              "request_cpus = 1\nrequest_memory = 256M\nqueue\n")
+    start = time.monotonic()
+    subprocess.run(["runuser", "-u", "pulsar", "--", "condor_submit", "-"], input=submit, text=True, check=True,
+                   capture_output=True, cwd=job_dir)
+    subprocess.run(["runuser", "-u", "pulsar", "--", "condor_wait", "-wait", "300", f"{job_dir}/job.log"], check=True,
+                   capture_output=True)
+    return time.monotonic() - start
+
+
+def in_head(args):
+    sys.path.insert(0, REMOTE_DIR)
+    import pulsar_job as pj  # pylint: disable=import-outside-toplevel
+
+    with open("/etc/pulsar/lab_galaxy/app.yml", encoding="utf-8") as handle:
+        import yaml  # pylint: disable=import-outside-toplevel
+        app = yaml.safe_load(handle)
+    url, ssl_options = pj.tls_options(app["message_queue_url"], app.get("amqp_connect_ssl_ca_certs"), True)
+    staging = app["staging_directory"]
+    work = tempfile.mkdtemp(prefix="pulsar-bench-")
+    jobs = pj.PulsarJobs(url, "endpoint_check", ssl_options)
+    try:
+        with pj.JobFilesServer(work) as files:
+            def send(index):
+                return jobs.submit(os.path.join(work, f"job{index}"), "true", {}, [], files.url, staging)
+
+            pulsar_runs = []
+            for index in range(args.repeat):
+                start = time.monotonic()
+                job_id = send(index)
+                final = jobs.wait([job_id], 300)[job_id]
+                pulsar_runs.append(time.monotonic() - start)
+                assert final["status"] == "complete" and final["returncode"] == 0, final
+            condor_runs = [condor_noop(os.path.dirname(staging)) for _run in range(args.repeat)]
+
+            start = time.monotonic()
+            burst = [send(1000 + index) for index in range(args.burst)]
+            sent = time.monotonic() - start
+            finals = jobs.wait(burst, 1800)
+            burst_wall = time.monotonic() - start
+            failed = [j for j, f in finals.items() if f["status"] != "complete" or f["returncode"] != 0]
+    finally:
+        jobs.close()
+
+    pulsar_median, condor_median = statistics.median(pulsar_runs), statistics.median(condor_runs)
+    figures = {
+        "repeat": args.repeat,
+        "pulsar_noop_median_s": round(pulsar_median, 2),
+        "pulsar_noop_min_max_s": [round(min(pulsar_runs), 2), round(max(pulsar_runs), 2)],
+        "condor_submit_noop_median_s": round(condor_median, 2),
+        "condor_submit_noop_min_max_s": [round(min(condor_runs), 2), round(max(condor_runs), 2)],
+        "latency_ratio_pulsar_over_condor": round(pulsar_median / condor_median, 2),
+        "burst_jobs": args.burst,
+        "burst_send_s": round(sent, 2),
+        "burst_wall_s": round(burst_wall, 1),
+        "burst_jobs_per_minute": round(args.burst / burst_wall * 60, 1),
+        "burst_failed": len(failed),
+    }
+    print(json.dumps(figures, indent=2))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--in-head", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.in_head:
+        in_head(args)
+    else:
+        on_host(args)
+
+
+if __name__ == "__main__":
+    main()
