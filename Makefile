@@ -29,11 +29,11 @@ lab-host: bootstrap ## podman settings and the Debian 13 lab image
 	@scripts/lab-containers-conf.sh $(CONTAINERS_CONF)
 	@scripts/lab-image.sh
 
-lab: collection lab-host ## main job: broker and Pulsar endpoint in containers, then a job through the network
+lab: collection lab-host ## main job: the lab network in containers, then a Galaxy job through Pulsar and HTCondor
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
-	ansible-playbook -i inventories/lab esg.pulsar_network.rabbitmq_broker
-	ansible-playbook -i inventories/lab esg.pulsar_network.pulsar_endpoint
-	ansible-playbook -i inventories/lab esg.pulsar_network.endpoint_check
+	ansible-playbook -i inventories/lab esg.pulsar_network.site
+	ansible-playbook -i inventories/lab esg.pulsar_network.galaxy_job_check
+	ansible-playbook -i inventories/lab esg.pulsar_network.network_health
 
 lab-destroy: ## remove the lab's containers
 	-podman rm -f $$(podman ps -aq --filter name=pn-lab-) >/dev/null 2>&1

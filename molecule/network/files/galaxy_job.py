@@ -29,8 +29,8 @@ def submit(gi):
         "elements": [{"src": "pasted", "paste_content": CONTENT, "ext": "txt", "name": "input.txt"}]}]})
     dataset = upload["outputs"][0]["id"]
     gi.datasets.wait_for_dataset(dataset, maxwait=300)
-    run = gi.tools.run_tool(history["id"], "cat1", {"input1": {"src": "hda", "id": dataset},
-                                                     "queries_0|input2": {"src": "hda", "id": dataset}})
+    inputs = {"input1": {"src": "hda", "id": dataset}, "queries_0|input2": {"src": "hda", "id": dataset}}
+    run = gi.tools.run_tool(history["id"], "cat1", inputs)
     return {"history": history["id"], "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"]}
 
 
