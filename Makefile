@@ -14,7 +14,7 @@ export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
 .PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool bench-rabbitmq-queues \
-	bench-pulsar-endpoint bench-endpoint-converge
+	bench-pulsar-endpoint bench-endpoint-converge bench-galaxy-network bench-network-converge
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,11 +29,11 @@ lab-host: bootstrap ## podman settings and the Debian 13 lab image
 	@scripts/lab-containers-conf.sh $(CONTAINERS_CONF)
 	@scripts/lab-image.sh
 
-lab: collection lab-host ## main job: broker and Pulsar endpoint in containers, then a job through the network
+lab: collection lab-host ## main job: the lab network in containers, then a Galaxy job through Pulsar and HTCondor
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
-	ansible-playbook -i inventories/lab esg.pulsar_network.rabbitmq_broker
-	ansible-playbook -i inventories/lab esg.pulsar_network.pulsar_endpoint
-	ansible-playbook -i inventories/lab esg.pulsar_network.endpoint_check
+	ansible-playbook -i inventories/lab esg.pulsar_network.site
+	ansible-playbook -i inventories/lab esg.pulsar_network.galaxy_job_check
+	ansible-playbook -i inventories/lab esg.pulsar_network.network_health
 
 lab-destroy: ## remove the lab's containers
 	-podman rm -f $$(podman ps -aq --filter name=pn-lab-) >/dev/null 2>&1
@@ -74,3 +74,9 @@ bench-pulsar-endpoint: lab ## benchmark no-op jobs through Pulsar vs condor_subm
 
 bench-endpoint-converge: collection lab-host ## time the endpoint scenario's converge from bare containers and its re-run
 	python tests/benchmarks/endpoint_converge.py
+
+bench-galaxy-network: lab ## benchmark a Galaxy job through Pulsar vs the same tool on Galaxy's local runner (median of 5)
+	python tests/benchmarks/galaxy_network_jobs.py
+
+bench-network-converge: collection lab-host ## time the network scenario's converge from bare containers and its re-run
+	python tests/benchmarks/endpoint_converge.py --scenario network

@@ -1,0 +1,70 @@
+"""Run Galaxy's Concatenate tool through the replica's API with bioblend, as a user would; print the result as JSON.
+
+  galaxy_job.py URL CA_FILE submit   upload a dataset and start cat1 on it twice; print the ids
+  galaxy_job.py URL CA_FILE wait ... wait for that job (ids as printed by submit) and print its state and output
+  galaxy_job.py URL CA_FILE state ... print the job's and output's states now
+The admin API key comes from the environment (GALAXY_API_KEY), never the command line.
+"""
+import json
+import os
+import sys
+import time
+
+from bioblend.galaxy import GalaxyInstance
+
+CONTENT = "pulsar network\n"
+
+
+def galaxy(url, ca_file):
+    gi = GalaxyInstance(url, key=os.environ["GALAXY_API_KEY"])
+    gi.verify = ca_file
+    return gi
+
+
+def submit(gi):
+    history = gi.histories.create_history("pulsar network check")
+    # Galaxy's data fetch API (the legacy upload1 tool, which bioblend's paste_content uses, is not in the toolbox).
+    upload = gi.make_post_request(f"{gi.url}/tools/fetch", payload={"history_id": history["id"], "targets": [{
+        "destination": {"type": "hdas"},
+        "elements": [{"src": "pasted", "paste_content": CONTENT, "ext": "txt", "name": "input.txt"}]}]})
+    dataset = upload["outputs"][0]["id"]
+    gi.datasets.wait_for_dataset(dataset, maxwait=300)
+    inputs = {"input1": {"src": "hda", "id": dataset}, "queries_0|input2": {"src": "hda", "id": dataset}}
+    run = gi.tools.run_tool(history["id"], "cat1", inputs)
+    return {"history": history["id"], "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"]}
+
+
+def state(gi, ids):
+    job = gi.jobs.show_job(ids["job"])
+    output = gi.datasets.show_dataset(ids["output"])
+    # Admin only: the runner (one per Pulsar endpoint) and the job's id there.
+    destination = gi.make_get_request(f"{gi.url}/jobs/{ids['job']}/destination_params").json()
+    return {"job_state": job["state"], "output_state": output["state"], "runner": destination.get("Runner"),
+            "runner_job_id": destination.get("Runner Job ID"), **ids}
+
+
+def wait(gi, ids, timeout=600):
+    start = time.monotonic()
+    seen = []
+    while time.monotonic() - start < timeout:
+        now = state(gi, ids)
+        if not seen or seen[-1] != now["job_state"]:
+            seen.append(now["job_state"])
+        if now["output_state"] in ("ok", "error", "failed_metadata"):
+            break
+        time.sleep(2)
+    now.update(states_seen=seen, waited_s=round(time.monotonic() - start, 1),
+               content=gi.datasets.download_dataset(ids["output"]).decode() if now["output_state"] == "ok" else None)
+    return now
+
+
+def main():
+    url, ca_file, action = sys.argv[1:4]
+    gi = galaxy(url, ca_file)
+    ids = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
+    result = {"submit": lambda: submit(gi), "wait": lambda: wait(gi, ids), "state": lambda: state(gi, ids)}[action]()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

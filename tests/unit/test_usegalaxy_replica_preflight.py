@@ -1,0 +1,44 @@
+"""Bad replica settings stop the usegalaxy_replica role in preflight with how to fix them; secrets stay out of -vvv."""
+import pytest
+
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+URL = "pyamqp://site_a:VERYSECRET-amqp-pw@mq.example.org:5671//pulsar/site_a?ssl=1"
+GOOD = {
+    "usegalaxy_replica_tls_certificate": CERT,
+    "usegalaxy_replica_tls_private_key": "-----BEGIN PRIVATE KEY-----\nKEYTEXT\n-----END PRIVATE KEY-----\n",
+    "usegalaxy_replica_db_password": "db-password-long-enough",
+    "usegalaxy_replica_id_secret": "id-secret-long-enough",
+    "usegalaxy_replica_bootstrap_api_key": "bootstrap-key-long-enough",
+    "usegalaxy_replica_admin_password": "admin-password-long-enough",
+    "usegalaxy_replica_pulsar_endpoints": [{"name": "site_a", "amqp_url": URL, "jobs_directory": "/srv/pulsar/staging/eu"}],
+}
+
+CASES = {
+    "placeholder database password": ({"usegalaxy_replica_db_password": "changeme"}, "usegalaxy_replica_db_password must be"),
+    "short id_secret": ({"usegalaxy_replica_id_secret": "short"}, "usegalaxy_replica_id_secret must be"),
+    "no TLS certificate": ({"usegalaxy_replica_tls_certificate": ""}, "must hold PEM text"),
+    "bad admin e-mail": ({"usegalaxy_replica_admin_email": "admin"}, "e-mail address"),
+    "endpoint over plain AMQP": (
+        {"usegalaxy_replica_pulsar_endpoints": [{"name": "eu", "amqp_url": URL.replace("?ssl=1", ""), "jobs_directory": "/x"}]},
+        "Pulsar endpoint eu"),
+    "endpoint without jobs_directory": (
+        {"usegalaxy_replica_pulsar_endpoints": [{"name": "eu", "amqp_url": URL, "jobs_directory": "relative"}]},
+        "Pulsar endpoint eu"),
+    "tool outside the bundled tools": ({"usegalaxy_replica_bundled_tools": ["../../../etc/evil.xml"]}, "paths below"),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_setting_fails_in_preflight_with_how_to_fix(run_role, preflight_failure, case):
+    override, message = CASES[case]
+    _task, messages = preflight_failure(run_role("usegalaxy_replica", {**GOOD, **override}))
+    assert any(message in m for m in messages), messages
+
+
+def test_secrets_stay_out_of_vvv_output(run_role):
+    bad = {"usegalaxy_replica_pulsar_endpoints": [{"name": "bad name", "amqp_url": URL, "jobs_directory": "/x"}],
+           "usegalaxy_replica_admin_password": "changeme"}
+    result = run_role("usegalaxy_replica", {**GOOD, **bad}, "-vvv")
+    assert result.returncode != 0
+    for secret in ("VERYSECRET", "KEYTEXT", "db-password-long-enough", "bootstrap-key-long-enough"):
+        assert secret not in result.stdout + result.stderr, secret
