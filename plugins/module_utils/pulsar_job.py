@@ -76,6 +76,11 @@ def render_command(command: str, inputs: dict, outputs: dict) -> str:
     return PLACEHOLDER.sub(path, command)
 
 
+def without_ssl_flag(url: str) -> str:
+    """The kombu URL without its ssl=1/ssl=true query parameter, for use beside an explicit TLS options dict."""
+    return TLS_QUERY.sub(lambda m: m.group(1) if m.group(3) else "", url).rstrip("?&")
+
+
 def tls_options(url: str, ca_file: str | None, validate_certs: bool):
     """kombu's URL and ssl argument: a URL's ssl=1 would override the ssl dict, so it goes when there is a dict."""
     if not ca_file and validate_certs:
@@ -83,8 +88,7 @@ def tls_options(url: str, ca_file: str | None, validate_certs: bool):
     options = {"cert_reqs": ssl.CERT_REQUIRED if validate_certs else ssl.CERT_NONE}
     if ca_file:
         options["ca_certs"] = ca_file
-    stripped = TLS_QUERY.sub(lambda m: m.group(1) if m.group(3) else "", url)
-    return stripped.rstrip("?&"), options
+    return without_ssl_flag(url), options
 
 
 class _FilesHandler(http.server.BaseHTTPRequestHandler):
@@ -197,8 +201,6 @@ def queue_figures(url: str, ssl_options, queues, timeout: float = 10.0) -> dict:
                         channel.close()
                     except Exception:  # the broker already closed it after a 404
                         pass
-    except JobError:
-        raise
     except Exception as err:  # kombu and py-amqp raise many kinds; the first line says what happened
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         kind = "refused" if re.search(r"ACCESS_REFUSED|NOT_ALLOWED|access to vhost|Login was refused", text, re.I) else "unreachable"
@@ -229,7 +231,6 @@ class PulsarJobs:
             params.update({f"amqp_connect_ssl_{k}": v for k, v in ssl_options.items()})
             params["amqp_connect_ssl_cert_reqs"] = "CERT_REQUIRED" if ssl_options["cert_reqs"] == ssl.CERT_REQUIRED else "CERT_NONE"
         self.client_manager = build_client_manager(amqp_url=url, **params)
-        self.acknowledge = acknowledge
         self.statuses = {}
         self.finished = {}
         self._destinations = {}

@@ -86,3 +86,11 @@ def test_paths_outside_the_job_or_missing_are_refused(files, path, code):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url_for(server, path.format(root=root)), timeout=5)
     assert refused.value.code == code
+
+
+def test_the_roles_filter_applies_the_same_rule():
+    from ansible_collections.esg.pulsar_network.plugins.filter.kombu_url import FilterModule
+
+    strip = FilterModule().filters()["kombu_url_without_ssl_flag"]
+    assert strip("pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30&ssl=1") == "pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30"
+    assert strip("amqps://u:p@mq:5671//pulsar/a") == "amqps://u:p@mq:5671//pulsar/a"
