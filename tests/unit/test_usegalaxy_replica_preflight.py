@@ -25,6 +25,10 @@ CASES = {
         {"usegalaxy_replica_pulsar_endpoints": [{"name": "eu", "amqp_url": URL, "jobs_directory": "relative"}]},
         "Pulsar endpoint eu"),
     "tool outside the bundled tools": ({"usegalaxy_replica_bundled_tools": ["../../../etc/evil.xml"]}, "paths below"),
+    "repository without an owner": ({"usegalaxy_replica_tool_shed_repositories": [{"name": "pn_tac"}]}, "need a name and an owner"),
+    "Tool Shed without a URL scheme": ({"usegalaxy_replica_tool_sheds": [{"name": "lab", "url": "toolshed.lab"}]}, "http(s) url"),
+    "no job handler": ({"usegalaxy_replica_job_handlers": 0}, "without a job handler no job runs"),
+    "Celery broker not a URL": ({"usegalaxy_replica_celery_broker_url": "mq.example.org"}, "or a kombu URL"),
 }
 
 
@@ -37,8 +41,9 @@ def test_bad_setting_fails_in_preflight_with_how_to_fix(run_role, preflight_fail
 
 def test_secrets_stay_out_of_vvv_output(run_role):
     bad = {"usegalaxy_replica_pulsar_endpoints": [{"name": "bad name", "amqp_url": URL, "jobs_directory": "/x"}],
-           "usegalaxy_replica_admin_password": "changeme"}
+           "usegalaxy_replica_admin_password": "changeme",
+           "usegalaxy_replica_celery_broker_url": "pyamqp://galaxy:CELERYSECRET@mq.example.org//galaxy"}
     result = run_role("usegalaxy_replica", {**GOOD, **bad}, "-vvv")
     assert result.returncode != 0
-    for secret in ("VERYSECRET", "KEYTEXT", "db-password-long-enough", "bootstrap-key-long-enough"):
+    for secret in ("VERYSECRET", "CELERYSECRET", "KEYTEXT", "db-password-long-enough", "bootstrap-key-long-enough"):
         assert secret not in result.stdout + result.stderr, secret

@@ -1,6 +1,8 @@
-"""Run Galaxy's Concatenate tool through the replica's API with bioblend, as a user would; print the result as JSON.
+"""Run a tool (Galaxy's Concatenate, or pn_tac from the lab's Tool Shed) through the replica's API with bioblend, as a
+user would; print the result as JSON.
 
-  galaxy_job.py URL CA_FILE submit   upload a dataset and start cat1 on it twice; print the ids
+  galaxy_job.py URL CA_FILE submit [TOOL]   upload a dataset and start TOOL on it (cat1, on it twice, by default;
+                                           pn_tac: the Tool Shed tool); print the ids
   galaxy_job.py URL CA_FILE wait ... wait for that job (ids as printed by submit) and print its state and output
   galaxy_job.py URL CA_FILE state ... print the job's and output's states now
 The admin API key comes from the environment (GALAXY_API_KEY), never the command line.
@@ -13,6 +15,20 @@ import time
 from bioblend.galaxy import GalaxyInstance
 
 CONTENT = "pulsar network\n"
+TAC_CONTENT = "one\ntwo\nthree\n"
+
+
+def cat1_inputs(gi, dataset):
+    return "cat1", {"input1": {"src": "hda", "id": dataset}, "queries_0|input2": {"src": "hda", "id": dataset}}
+
+
+def pn_tac_inputs(gi, dataset):
+    # Installed from a Tool Shed, the tool's id is its guid: SHED/repos/OWNER/REPOSITORY/pn_tac/VERSION.
+    tool = next(t for t in gi.tools.get_tools() if t["id"].endswith("/pn_tac/1.0.0"))
+    return tool["id"], {"input": {"src": "hda", "id": dataset}}
+
+
+TOOLS = {"cat1": (CONTENT, cat1_inputs), "pn_tac": (TAC_CONTENT, pn_tac_inputs)}
 
 
 def galaxy(url, ca_file):
@@ -21,26 +37,28 @@ def galaxy(url, ca_file):
     return gi
 
 
-def submit(gi):
+def submit(gi, tool="cat1"):
+    content, tool_inputs = TOOLS[tool]
     history = gi.histories.create_history("pulsar network check")
     # Galaxy's data fetch API (the legacy upload1 tool, which bioblend's paste_content uses, is not in the toolbox).
     upload = gi.make_post_request(f"{gi.url}/tools/fetch", payload={"history_id": history["id"], "targets": [{
         "destination": {"type": "hdas"},
-        "elements": [{"src": "pasted", "paste_content": CONTENT, "ext": "txt", "name": "input.txt"}]}]})
+        "elements": [{"src": "pasted", "paste_content": content, "ext": "txt", "name": "input.txt"}]}]})
     dataset = upload["outputs"][0]["id"]
     gi.datasets.wait_for_dataset(dataset, maxwait=300)
-    inputs = {"input1": {"src": "hda", "id": dataset}, "queries_0|input2": {"src": "hda", "id": dataset}}
-    run = gi.tools.run_tool(history["id"], "cat1", inputs)
-    return {"history": history["id"], "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"]}
+    tool_id, inputs = tool_inputs(gi, dataset)
+    run = gi.tools.run_tool(history["id"], tool_id, inputs)
+    return {"history": history["id"], "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"],
+            "tool_id": tool_id}
 
 
 def state(gi, ids):
     job = gi.jobs.show_job(ids["job"])
     output = gi.datasets.show_dataset(ids["output"])
-    # Admin only: the runner (one per Pulsar endpoint) and the job's id there.
+    # Admin only: the runner (one per Pulsar endpoint), the job's id there, and the Galaxy process that handled it.
     destination = gi.make_get_request(f"{gi.url}/jobs/{ids['job']}/destination_params").json()
     return {"job_state": job["state"], "output_state": output["state"], "runner": destination.get("Runner"),
-            "runner_job_id": destination.get("Runner Job ID"), **ids}
+            "runner_job_id": destination.get("Runner Job ID"), "handler": destination.get("Handler"), **ids}
 
 
 def wait(gi, ids, timeout=600):
@@ -61,8 +79,8 @@ def wait(gi, ids, timeout=600):
 def main():
     url, ca_file, action = sys.argv[1:4]
     gi = galaxy(url, ca_file)
-    ids = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
-    result = {"submit": lambda: submit(gi), "wait": lambda: wait(gi, ids), "state": lambda: state(gi, ids)}[action]()
+    ids = json.loads(sys.argv[4]) if len(sys.argv) > 4 and action != "submit" else None
+    result = {"submit": lambda: submit(gi, *sys.argv[4:5]), "wait": lambda: wait(gi, ids), "state": lambda: state(gi, ids)}[action]()
     print(json.dumps(result))
 
 
