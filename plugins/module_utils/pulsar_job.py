@@ -20,13 +20,14 @@ import http.server
 import os
 import re
 import shutil
-import ssl
 import tempfile
 import threading
 import time
 import traceback
 import urllib.parse
 import uuid
+
+from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import kombu_connection, pulsar_client_params
 
 try:
     import kombu
@@ -43,7 +44,6 @@ else:
 PLACEHOLDER = re.compile(r"\{(input|output):([^{}]*)\}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 FINAL_STATES = ("complete", "failed", "lost", "cancelled")
-TLS_QUERY = re.compile(r"([?&])ssl=(1|true)(&|$)", re.IGNORECASE)
 
 
 class JobError(Exception):
@@ -74,21 +74,6 @@ def render_command(command: str, inputs: dict, outputs: dict) -> str:
         return files[name]
 
     return PLACEHOLDER.sub(path, command)
-
-
-def without_ssl_flag(url: str) -> str:
-    """The kombu URL without its ssl=1/ssl=true query parameter, for use beside an explicit TLS options dict."""
-    return TLS_QUERY.sub(lambda m: m.group(1) if m.group(3) else "", url).rstrip("?&")
-
-
-def tls_options(url: str, ca_file: str | None, validate_certs: bool):
-    """kombu's URL and ssl argument: a URL's ssl=1 would override the ssl dict, so it goes when there is a dict."""
-    if not ca_file and validate_certs:
-        return url, None
-    options = {"cert_reqs": ssl.CERT_REQUIRED if validate_certs else ssl.CERT_NONE}
-    if ca_file:
-        options["ca_certs"] = ca_file
-    return without_ssl_flag(url), options
 
 
 class _FilesHandler(http.server.BaseHTTPRequestHandler):
@@ -183,11 +168,12 @@ class JobFilesServer:
         self._server.server_close()
 
 
-def queue_figures(url: str, ssl_options, queues, timeout: float = 10.0) -> dict:
+def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0) -> dict:
     """Ready messages and consumers of each queue, by passive declares; a missing queue has exists=False."""
     figures = {}
+    kombu_url, ssl_options = kombu_connection(url, ca_file, validate_certs)
     try:
-        with kombu.Connection(url, ssl=ssl_options or bool(ssl_options), connect_timeout=timeout) as connection:
+        with kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout) as connection:
             connection.ensure_connection(max_retries=1)
             for queue in queues:
                 channel = connection.channel()
@@ -224,13 +210,12 @@ class PulsarJobs:
 
     # acknowledge stays off: in pulsar-app 0.15 and 0.16 the thread that republishes unacknowledged messages dies on
     # its first pass (it iterates MessageQueueUUIDStore, which has no __iter__).
-    def __init__(self, url: str, manager: str, ssl_options=None, acknowledge: bool = False):
+    def __init__(self, url: str, manager: str, ca_file: str | None = None, validate_certs: bool = True,
+                 acknowledge: bool = False):
         params = {"manager": manager, "amqp_consumer_timeout": 1.0, "amqp_acknowledge": acknowledge,
                   "amqp_publish_retry": True, "amqp_publish_retry_max_retries": 3}
-        if ssl_options:
-            params.update({f"amqp_connect_ssl_{k}": v for k, v in ssl_options.items()})
-            params["amqp_connect_ssl_cert_reqs"] = "CERT_REQUIRED" if ssl_options["cert_reqs"] == ssl.CERT_REQUIRED else "CERT_NONE"
-        self.client_manager = build_client_manager(amqp_url=url, **params)
+        params.update(pulsar_client_params(url, ca_file, validate_certs))
+        self.client_manager = build_client_manager(**params)
         self.statuses = {}
         self.finished = {}
         self._destinations = {}
@@ -316,15 +301,15 @@ class PulsarJobs:
         self.client_manager.shutdown(ensure_cleanup=True)
 
 
-def run_one(url, manager, jobs_directory, command, inputs, outputs, timeout, ssl_options=None, files_bind="127.0.0.1", files_port=0,
-            files_url_host=None, work_root=None) -> dict:
+def run_one(url, manager, jobs_directory, command, inputs, outputs, timeout, ca_file=None, validate_certs=True,
+            files_bind="127.0.0.1", files_port=0, files_url_host=None, work_root=None) -> dict:
     """Send one job, wait for it, and return its result with the outputs' contents; the job directory is removed."""
     check_file_names(inputs, outputs)
     job_dir = tempfile.mkdtemp(prefix="pulsar-job-", dir=work_root)
     jobs = None
     try:
         with JobFilesServer(job_dir, files_bind, files_port, files_url_host) as files:
-            jobs = PulsarJobs(url, manager, ssl_options)
+            jobs = PulsarJobs(url, manager, ca_file, validate_certs)
             job_id = jobs.submit(job_dir, command, inputs, outputs, files.url, jobs_directory)
             try:
                 final = jobs.wait([job_id], timeout)[job_id]

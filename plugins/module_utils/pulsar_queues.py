@@ -2,10 +2,10 @@
 # Copyright: ESG Pulsar Network engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pulsar's RabbitMQ queues: AMQP URLs in pika's and kombu's forms, queue names, inspection and verdicts.
+"""Pulsar's RabbitMQ queues: queue names, inspection over AMQP (pika) and the management API, and verdicts.
 
-Shared by the rabbitmq_queue_info module and the pulsar_endpoints inventory plugin. URL parsing, queue naming and
-verdicts are plain functions, tested without a broker.
+Shared by the rabbitmq_queue_info module and the pulsar_endpoints inventory plugin. URLs and TLS settings come from
+module_utils/amqp.py; queue naming and verdicts are plain functions, tested without a broker.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import urllib.error
 import urllib.parse
 
 from ansible.module_utils.urls import open_url
+from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import ssl_context
 
 try:
     import pika
@@ -32,10 +33,6 @@ else:
 # status_update. See pulsar/client/amqp_exchange_factory.py and pulsar/messaging/bind_amqp.py.
 PULSAR_CONSUMED = ("setup", "kill", "status")
 PULSAR_QUEUES = PULSAR_CONSUMED + ("status_update",)
-TLS_SCHEMES = {"amqps", "pyamqps"}
-PLAIN_SCHEMES = {"amqp", "pyamqp", "librabbitmq"}
-TRUE_WORDS = {"1", "true", "yes", "on", "required"}
-DEFAULT_PORTS = {True: 5671, False: 5672}
 
 
 class BrokerError(Exception):
@@ -44,58 +41,6 @@ class BrokerError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
-
-
-class UrlError(ValueError):
-    """An AMQP URL that cannot be used; str() names the problem without repeating credentials."""
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced, for messages (the user info ends at the host part's last '@')."""
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:********@{hostport}{slash}{path}"
-
-
-def parse_amqp_url(url: str) -> dict:
-    """pika's (amqp://, amqps://) or kombu's (pyamqp://u:p@host:5671//vhost?ssl=1) URL as connection settings.
-
-    The virtual host is the path without its first slash, percent-decoded: '//pulsar/x' and '/%2Fpulsar%2Fx' both
-    give '/pulsar/x'; an empty path means '/'.
-    """
-    if not isinstance(url, str) or "://" not in url:
-        raise UrlError("AMQP URL must look like amqps://user:password@host:5671/vhost")
-    parts = urllib.parse.urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in TLS_SCHEMES | PLAIN_SCHEMES:
-        raise UrlError(f"AMQP URL scheme '{scheme}' is not one of {', '.join(sorted(TLS_SCHEMES | PLAIN_SCHEMES))}")
-    query = {k.lower(): v for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
-    tls = scheme in TLS_SCHEMES or query.get("ssl", "").lower() in TRUE_WORDS
-    try:
-        port = parts.port
-    except ValueError:
-        raise UrlError(f"AMQP URL {redact(url)} has an invalid port") from None
-    if not parts.hostname:
-        raise UrlError(f"AMQP URL {redact(url)} names no host")
-    vhost = urllib.parse.unquote(parts.path[1:]) if parts.path else ""
-    settings = {
-        "host": parts.hostname,
-        "port": port or DEFAULT_PORTS[tls],
-        "vhost": vhost or "/",
-        "username": urllib.parse.unquote(parts.username) if parts.username else "guest",
-        "password": urllib.parse.unquote(parts.password) if parts.password else "guest",
-        "tls": tls,
-        "heartbeat": None,
-    }
-    if "heartbeat" in query:
-        try:
-            settings["heartbeat"] = int(query["heartbeat"])
-        except ValueError:
-            raise UrlError(f"AMQP URL heartbeat '{query['heartbeat']}' is not a number of seconds") from None
-    return settings
 
 
 def pulsar_queue_names(manager: str, queues=PULSAR_QUEUES) -> dict:
@@ -143,11 +88,7 @@ def connection_parameters(settings: dict, ca_file: str | None, validate_certs: b
     if settings["heartbeat"] is not None:
         kwargs["heartbeat"] = settings["heartbeat"]
     if settings["tls"]:
-        context = ssl.create_default_context(cafile=ca_file)
-        if not validate_certs:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        kwargs["ssl_options"] = pika.SSLOptions(context, server_hostname=settings["host"])
+        kwargs["ssl_options"] = pika.SSLOptions(ssl_context(ca_file, validate_certs), server_hostname=settings["host"])
     return pika.ConnectionParameters(**kwargs)
 
 

@@ -69,7 +69,9 @@ options:
     description: CA certificate to verify the broker's TLS certificate with; the system's trust store if omitted.
     type: path
   validate_certs:
-    description: Verify the broker's TLS certificate.
+    description:
+      - Verify the broker's TLS certificate and that it names the URL's host. Leave on outside a throw-away test;
+        without it a man in the middle gets the AMQP password.
     type: bool
     default: true
   require_consumer:
@@ -190,12 +192,15 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_job as pj
 from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import parse_url
 
 
-def check_queues(module, url, ssl_options, result):
-    roles = pq.pulsar_queue_names(module.params["manager"], pq.PULSAR_CONSUMED)
+def check_queues(module, result):
+    params = module.params
+    roles = pq.pulsar_queue_names(params["manager"], pq.PULSAR_CONSUMED)
     try:
-        queues = pj.queue_figures(url, ssl_options, list(roles.values()), timeout=10.0)
+        queues = pj.queue_figures(params["amqp_url"], list(roles.values()), params["ca_file"], params["validate_certs"],
+                                  timeout=10.0)
     except pj.JobError as err:
         module.fail_json(msg=str(err), verdict="auth_failed" if err.kind == "refused" else "unreachable", **result)
     result["queues"] = queues
@@ -231,7 +236,7 @@ def main():
                          exception=pj.PULSAR_IMPORT_ERROR)
     inputs = {name: str(content) for name, content in params["input_files"].items()}
     try:
-        pq.parse_amqp_url(params["amqp_url"])
+        parse_url(params["amqp_url"])
         pq.pulsar_queue_names(params["manager"])
         pj.check_file_names(inputs, params["output_files"])
         pj.render_command(params["command"], dict.fromkeys(inputs, ""), dict.fromkeys(params["output_files"], ""))
@@ -240,17 +245,16 @@ def main():
     if params["timeout"] <= 0:
         module.fail_json(msg="timeout must be a positive number of seconds")
 
-    url, ssl_options = pj.tls_options(params["amqp_url"], params["ca_file"], params["validate_certs"])
     result = dict(changed=False)
-    check_queues(module, url, ssl_options, result)
+    check_queues(module, result)
     if module.check_mode:
         result.update(changed=True, msg="a job would be sent")
         module.exit_json(**result)
 
     try:
-        job = pj.run_one(url, params["manager"], params["jobs_directory"], params["command"], inputs,
-                         params["output_files"], params["timeout"], ssl_options, params["files_bind_address"],
-                         params["files_port"], params["files_url_host"])
+        job = pj.run_one(params["amqp_url"], params["manager"], params["jobs_directory"], params["command"], inputs,
+                         params["output_files"], params["timeout"], params["ca_file"], params["validate_certs"],
+                         params["files_bind_address"], params["files_port"], params["files_url_host"])
     except pj.JobError as err:
         module.fail_json(msg=f"job {err.kind}: {err}", **result)
     except OSError as err:

@@ -115,6 +115,7 @@ management_error:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import parse_url
 
 
 def main():
@@ -139,7 +140,7 @@ def main():
     if pq.PIKA_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("pika"), exception=pq.PIKA_IMPORT_ERROR)
     try:
-        settings = pq.parse_amqp_url(params["url"])
+        settings = parse_url(params["url"])
         roles = pq.pulsar_queue_names(params["manager"]) if params["manager"] else {}
     except ValueError as err:
         module.fail_json(msg=str(err))

@@ -14,8 +14,10 @@ CASES = {
     "central manager not in inventory": ({"htcondor_central_manager": "nowhere"}, "Set it to the inventory hostname"),
     "no uid domain": ({"htcondor_uid_domain": ""}, "Set htcondor_uid_domain"),
     "zero interval": ({"htcondor_negotiator_interval": 0}, "must be positive"),
-    "placeholder key": ({"htcondor_pool_signing_key": "changeme"}, "is a placeholder or shorter than 32"),
-    "short key": ({"htcondor_pool_signing_key": "s3cr3t-but-short"}, "is a placeholder or shorter than 32"),
+    "placeholder key": ({"htcondor_pool_signing_key": "changeme"}, "htcondor_pool_signing_key is a placeholder"),
+    "example vault's key": ({"htcondor_pool_signing_key": "CHANGE-ME: 32 random characters, from openssl rand"},
+                            "htcondor_pool_signing_key is a placeholder"),
+    "short key": ({"htcondor_pool_signing_key": "s3cr3t-but-short"}, "htcondor_pool_signing_key is shorter than 32"),
     "bad extra knob": ({"htcondor_config_extra": {"BAD KNOB": "1"}}, "must map HTCondor configuration names"),
     "bad install source": ({"htcondor_install_source": "tarball"}, "value of htcondor_install_source must be one of"),
 }

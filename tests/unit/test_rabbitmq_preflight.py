@@ -14,7 +14,12 @@ CASES = {
     "bad endpoint name": ({"rabbitmq_pulsar_endpoints": [{"name": "site b", "password": "long-enough-password"}]},
                           "Offending item: site b"),
     "duplicate endpoints": ({"rabbitmq_pulsar_endpoints": [GOOD_SITE, GOOD_SITE]}, "share a name"),
-    "weak monitoring password": ({"rabbitmq_monitoring_password": "short"}, "rabbitmq_monitoring_password must be"),
+    "weak monitoring password": ({"rabbitmq_monitoring_password": "short"}, "rabbitmq_monitoring_password is shorter than 12"),
+    "example vault's endpoint password": (
+        {"rabbitmq_pulsar_endpoints": [{"name": "site_b", "password": "CHANGE-ME: the endpoint's AMQP password on the broker"}]},
+        "the password of site_b is a placeholder"),
+    "placeholder monitoring password": ({"rabbitmq_monitoring_password": "a-Placeholder-for-the-monitoring-pw"},
+                                        "rabbitmq_monitoring_password is a placeholder"),
 }
 
 

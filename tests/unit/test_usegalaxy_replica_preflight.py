@@ -7,15 +7,24 @@ GOOD = {
     "usegalaxy_replica_tls_certificate": CERT,
     "usegalaxy_replica_tls_private_key": "-----BEGIN PRIVATE KEY-----\nKEYTEXT\n-----END PRIVATE KEY-----\n",
     "usegalaxy_replica_db_password": "db-password-long-enough",
-    "usegalaxy_replica_id_secret": "id-secret-long-enough",
-    "usegalaxy_replica_bootstrap_api_key": "bootstrap-key-long-enough",
+    "usegalaxy_replica_id_secret": "id-secret-long-enough-32-characters",
+    "usegalaxy_replica_bootstrap_api_key": "bootstrap-key-long-enough-32-characters",
     "usegalaxy_replica_admin_password": "admin-password-long-enough",
     "usegalaxy_replica_pulsar_endpoints": [{"name": "site_a", "amqp_url": URL, "jobs_directory": "/srv/pulsar/staging/eu"}],
 }
 
 CASES = {
-    "placeholder database password": ({"usegalaxy_replica_db_password": "changeme"}, "usegalaxy_replica_db_password must be"),
-    "short id_secret": ({"usegalaxy_replica_id_secret": "short"}, "usegalaxy_replica_id_secret must be"),
+    "placeholder database password": ({"usegalaxy_replica_db_password": "changeme"}, "usegalaxy_replica_db_password is a placeholder"),
+    "short id_secret": ({"usegalaxy_replica_id_secret": "short"}, "usegalaxy_replica_id_secret is shorter than 32"),
+    "id_secret of 31 characters": ({"usegalaxy_replica_id_secret": "x" * 31}, "usegalaxy_replica_id_secret is shorter than 32"),
+    "example vault's API key": ({"usegalaxy_replica_bootstrap_api_key": "CHANGE-ME: 32 random characters"},
+                                "usegalaxy_replica_bootstrap_api_key is a placeholder"),
+    "example vault's admin password": ({"usegalaxy_replica_admin_password": "CHANGE-ME"},
+                                       "usegalaxy_replica_admin_password is a placeholder"),
+    "endpoint URL with a placeholder password": (
+        {"usegalaxy_replica_pulsar_endpoints": [{"name": "eu", "amqp_url": URL.replace("VERYSECRET-amqp-pw", "changeme-later-please"),
+                                                 "jobs_directory": "/x"}]},
+        "the password is a placeholder"),
     "no TLS certificate": ({"usegalaxy_replica_tls_certificate": ""}, "must hold PEM text"),
     "bad admin e-mail": ({"usegalaxy_replica_admin_email": "admin"}, "e-mail address"),
     "endpoint over plain AMQP": (
@@ -45,5 +54,5 @@ def test_secrets_stay_out_of_vvv_output(run_role):
            "usegalaxy_replica_celery_broker_url": "pyamqp://galaxy:CELERYSECRET@mq.example.org//galaxy"}
     result = run_role("usegalaxy_replica", {**GOOD, **bad}, "-vvv")
     assert result.returncode != 0
-    for secret in ("VERYSECRET", "CELERYSECRET", "KEYTEXT", "db-password-long-enough", "bootstrap-key-long-enough"):
+    for secret in ("VERYSECRET", "CELERYSECRET", "KEYTEXT", "db-password-long-enough", "bootstrap-key-long-enough-32-characters"):
         assert secret not in result.stdout + result.stderr, secret

@@ -30,22 +30,6 @@ def test_a_file_cannot_be_input_and_output():
         pj.check_file_names({"a.txt": "x"}, ["a.txt"])
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("pyamqp://u:p@mq:5671//pulsar/a?ssl=1", "pyamqp://u:p@mq:5671//pulsar/a"),
-    ("pyamqp://u:p@mq:5671//pulsar/a?ssl=true&heartbeat=30", "pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30"),
-    ("pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30&ssl=1", "pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30"),
-    ("amqps://u:p@mq:5671//pulsar/a", "amqps://u:p@mq:5671//pulsar/a"),
-])
-def test_a_ca_file_replaces_the_urls_ssl_flag(url, expected):
-    stripped, options = pj.tls_options(url, "/etc/pulsar/amqp-ca.crt", True)
-    assert stripped == expected
-    assert options == {"cert_reqs": pj.ssl.CERT_REQUIRED, "ca_certs": "/etc/pulsar/amqp-ca.crt"}
-
-
-def test_without_a_ca_file_the_url_stays_as_it_is():
-    assert pj.tls_options("pyamqp://u:p@mq//a?ssl=1", None, True) == ("pyamqp://u:p@mq//a?ssl=1", None)
-
-
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "inputs").mkdir()
@@ -86,11 +70,3 @@ def test_paths_outside_the_job_or_missing_are_refused(files, path, code):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url_for(server, path.format(root=root)), timeout=5)
     assert refused.value.code == code
-
-
-def test_the_roles_filter_applies_the_same_rule():
-    from ansible_collections.esg.pulsar_network.plugins.filter.kombu_url import FilterModule
-
-    strip = FilterModule().filters()["kombu_url_without_ssl_flag"]
-    assert strip("pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30&ssl=1") == "pyamqp://u:p@mq:5671//pulsar/a?heartbeat=30"
-    assert strip("amqps://u:p@mq:5671//pulsar/a") == "amqps://u:p@mq:5671//pulsar/a"

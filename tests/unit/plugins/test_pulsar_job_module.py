@@ -14,8 +14,8 @@ SEEN = {}
 
 
 def figures(consumers):
-    def fake(url, ssl_options, queues, timeout=10.0):
-        SEEN.update(url=url, ssl_options=ssl_options)
+    def fake(url, queues, ca_file=None, validate_certs=True, timeout=10.0):
+        SEEN.update(url=url, ca_file=ca_file)
         if isinstance(consumers, Exception):
             raise consumers
         return {q: {"exists": True, "messages_ready": 0, "consumers": consumers} for q in queues}
@@ -58,7 +58,7 @@ def test_a_completed_job_returns_its_output_and_the_verdict(capsys):
     assert result["rc"] == 0 and result["changed"] is True
     assert result["stdout"] == "exec-1\n" and result["verdict"] == "healthy"
     assert SEEN["manager"] == "endpoint_check"
-    assert SEEN["url"] == "pyamqp://galaxy_a:very-secret-pw@mq:5671//pulsar/galaxy_a"
+    assert SEEN["url"] == URL and SEEN["ca_file"] == "/etc/pulsar/amqp-ca.crt"
 
 
 def test_nothing_consuming_fails_with_the_verdict_without_sending(capsys, monkeypatch):
