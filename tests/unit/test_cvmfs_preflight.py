@@ -19,6 +19,16 @@ CASES = {
     "proxy network not CIDR": ({"cvmfs_proxy_enabled": True, "cvmfs_proxy_allowed_networks": ["10.1.0.0"]},
                                "CIDR form"),
     "extra setting not CVMFS_": ({"cvmfs_client_extra": {"NFILES": 1}}, "CVMFS_* names"),
+    # Configuration injection: default.local is sourced by a shell, squid.conf takes space-separated lists.
+    "repository that runs a command": ({"cvmfs_repositories": ['data.galaxyproject.org";touch /pwned;"']},
+                                       "cvmfs_repositories holds a line break or a character a shell would interpret"),
+    "cache base with a command substitution": ({"cvmfs_cache_base": "/var/lib/$(id)"}, "cvmfs_cache_base holds"),
+    "extra setting with a new line": ({"cvmfs_client_extra": {"CVMFS_NFILES": "1\nCVMFS_HTTP_PROXY=DIRECT"}},
+                                      "cvmfs_client_extra holds"),
+    "upstream server with a new directive": (
+        {"cvmfs_proxy_enabled": True, "cvmfs_proxy_allowed_networks": ["10.1.0.0/16"],
+         "cvmfs_proxy_upstream_servers": ["s1.example.org\nhttp_access allow all"]},
+        "cvmfs_proxy_upstream_servers must be one word"),
 }
 
 

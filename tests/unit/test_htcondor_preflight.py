@@ -20,6 +20,14 @@ CASES = {
     "short key": ({"htcondor_pool_signing_key": "s3cr3t-but-short"}, "htcondor_pool_signing_key is shorter than 32"),
     "bad extra knob": ({"htcondor_config_extra": {"BAD KNOB": "1"}}, "must map HTCondor configuration names"),
     "bad install source": ({"htcondor_install_source": "tarball"}, "value of htcondor_install_source must be one of"),
+    # Configuration injection: pool.conf takes these unquoted.
+    "wildcard UID_DOMAIN": ({"htcondor_uid_domain": "*"}, "htcondor_uid_domain must be a host or domain name"),
+    "UID_DOMAIN with a new setting": ({"htcondor_uid_domain": "pool.example.org\nALLOW_ADMINISTRATOR = *"},
+                                      "htcondor_uid_domain must be a host or domain name"),
+    "UID_DOMAIN with a trailing newline": ({"htcondor_uid_domain": "pool.example.org\n"}, "htcondor_uid_domain must be"),
+    "pool name with a new setting": ({"htcondor_pool_name": "pool\nALLOW_WRITE = *"}, "htcondor_pool_name holds a line break"),
+    "extra value with a new setting": ({"htcondor_config_extra": {"MAX_JOBS_RUNNING": "10\nALLOW_READ = *"}},
+                                       "htcondor_config_extra holds a line break"),
 }
 
 

@@ -26,6 +26,11 @@ CASES = {
     "incomplete retry settings": ({"pulsar_preprocess_retry": {"max_retries": 3}}, "need exactly max_retries"),
     "not a CA certificate": ({"pulsar_amqp_ca_certificate": "ca.crt"}, "must be PEM text"),
     "uid not a number": ({"pulsar_uid": "pulsar"}, "pulsar_uid"),
+    # Configuration injection: these go into systemd units and environment files.
+    "venv with a new unit setting": ({"pulsar_venv_dir": "/opt/pulsar/venv\nExecStartPre=/bin/touch /pwned"},
+                                     "pulsar_venv_dir must be an absolute path"),
+    "state dir with a systemd specifier": ({"pulsar_state_dir": "/var/lib/%u"}, "pulsar_state_dir must be an absolute path"),
+    "memory limit with a new setting": ({"pulsar_service_memory_max": "4G\nUser=root"}, "pulsar_service_memory_max must be one word"),
 }
 
 

@@ -20,6 +20,11 @@ CASES = {
         "the password of site_b is a placeholder"),
     "placeholder monitoring password": ({"rabbitmq_monitoring_password": "a-Placeholder-for-the-monitoring-pw"},
                                         "rabbitmq_monitoring_password is a placeholder"),
+    # Configuration injection: rabbitmq.conf is one 'key = value' per line.
+    "extra value with a new setting": ({"rabbitmq_config_extra": {"channel_max": "128\nloopback_users = none"}},
+                                       "rabbitmq_config_extra must be one word"),
+    "disk limit with a new setting": ({"rabbitmq_disk_free_limit": "2GB\nlisteners.tcp.default = 5672"},
+                                      "rabbitmq_disk_free_limit must be one word"),
 }
 
 

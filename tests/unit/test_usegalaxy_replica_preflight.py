@@ -38,6 +38,13 @@ CASES = {
     "Tool Shed without a URL scheme": ({"usegalaxy_replica_tool_sheds": [{"name": "lab", "url": "toolshed.lab"}]}, "http(s) url"),
     "no job handler": ({"usegalaxy_replica_job_handlers": 0}, "without a job handler no job runs"),
     "Celery broker not a URL": ({"usegalaxy_replica_celery_broker_url": "mq.example.org"}, "or a kombu URL"),
+    # Configuration injection: these go into systemd units and nginx's site.
+    "server name with a trailing newline": ({"usegalaxy_replica_server_name": "galaxy.example.org\n"},
+                                            "usegalaxy_replica_server_name must be a host or domain name"),
+    "server name with a new directive": ({"usegalaxy_replica_server_name": "galaxy.example.org; return 200"},
+                                         "usegalaxy_replica_server_name must be"),
+    "data dir with a new unit setting": ({"usegalaxy_replica_data_dir": "/srv/galaxy\nUser=root"},
+                                         "usegalaxy_replica_data_dir must be an absolute path"),
 }
 
 
