@@ -1,7 +1,8 @@
 """Connect to the broker the way a deployed Pulsar or Galaxy does, optionally through another address.
 
 Run with the service's own virtualenv python. It reads the deployed configuration (Pulsar's app.yml, or Galaxy's
-galaxy.yml and one Pulsar runner in it), turns its amqp_connect_ssl_* settings into kombu's ssl options with
+galaxy.yml and one Pulsar runner in it, whose parameters it first validates as Galaxy's job handler does), turns its
+amqp_connect_ssl_* settings into kombu's ssl options with
 Pulsar's own parser, and opens a kombu connection as Pulsar's exchange does. --via makes the broker's name resolve to
 another address (a man in the middle) for this process only. Prints one JSON line; never the URL or password.
 """
@@ -13,6 +14,18 @@ import urllib.parse
 import kombu
 import yaml
 from pulsar.client.amqp_exchange_factory import parse_amqp_connect_ssl_params
+
+
+def galaxy_accepts(params):
+    """Fail as Galaxy's job handler would on a parameter its runner does not accept."""
+    import importlib
+
+    from galaxy.jobs.runners import RunnerParams
+
+    importlib.import_module(params["load"].split(":")[0])  # the configured runner, with whatever it extends
+    from galaxy.jobs.runners.pulsar import PULSAR_PARAM_SPECS
+
+    RunnerParams(specs=PULSAR_PARAM_SPECS, params={k: v for k, v in params.items() if k not in ("load", "workers")})
 
 
 def main():
@@ -28,6 +41,7 @@ def main():
     if args.runner:
         params = dict(config["galaxy"]["job_config"]["runners"][args.runner])
         url = params["amqp_url"]
+        galaxy_accepts(params)
     else:
         params = dict(config)
         url = params["message_queue_url"]
