@@ -14,9 +14,9 @@ CASES = {
     "bad endpoint name": ({"rabbitmq_pulsar_endpoints": [{"name": "site b", "password": "long-enough-password"}]},
                           "Offending item: site b"),
     "duplicate endpoints": ({"rabbitmq_pulsar_endpoints": [GOOD_SITE, GOOD_SITE]}, "share a name"),
-    "two endpoints on one vhost": ({"rabbitmq_pulsar_endpoints": [GOOD_SITE, {"name": "site_b", "password": "site-b-password-ok",
-                                                                             "vhost": "/pulsar/site_a"}]},
-                                   "share a name or a vhost (/pulsar/site_a)"),
+    "two endpoints on one vhost": (
+        {"rabbitmq_pulsar_endpoints": [GOOD_SITE, {"name": "site_b", "password": "site-b-password-ok", "vhost": "/pulsar/site_a"}]},
+        "share a name or a vhost (/pulsar/site_a)"),
     "weak monitoring password": ({"rabbitmq_monitoring_password": "short"}, "rabbitmq_monitoring_password is shorter than 12"),
     "example vault's endpoint password": (
         {"rabbitmq_pulsar_endpoints": [{"name": "site_b", "password": "CHANGE-ME: the endpoint's AMQP password on the broker"}]},
