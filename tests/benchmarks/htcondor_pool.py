@@ -89,13 +89,18 @@ def main() -> None:
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-htcondor-pool-"))
     source = work / "bench.htcondor_pool.yml"
     cached = work / "cached.htcondor_pool.yml"
-    source.write_text(f"plugin: esg.pulsar_network.htcondor_pool\ncollector: {collector}\n")
+    # The pool refuses anonymous reads: read with the central manager's read-only token, as operators do.
+    token = work / "pool-reader.token"
+    token.touch(mode=0o600)
+    token.write_text(podman(args.cm, "cat", "/etc/condor/issued-tokens/pool-reader.token"))
+    source.write_text(f"plugin: esg.pulsar_network.htcondor_pool\ncollector: {collector}\ntoken_file: {token}\n")
     cached.write_text(source.read_text() + f"cache: true\ncache_plugin: ansible.builtin.jsonfile\n"
                       f"cache_connection: {work}/cache\ncache_timeout: 3600\n")
     env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
     module = ["env", "ANSIBLE_LOAD_CALLBACK_PLUGINS=1", "ANSIBLE_STDOUT_CALLBACK=json", "ansible", "localhost",
               "-i", "localhost,", "-c", "local",
-              "-e", f"ansible_python_interpreter={sys.executable}", "-m", "esg.pulsar_network.htcondor_pool_info", "-a", f"collector={collector}"]
+              "-e", f"ansible_python_interpreter={sys.executable}", "-m", "esg.pulsar_network.htcondor_pool_info",
+              "-a", f"collector={collector} token_file={token}"]
 
     print(f"collector {collector}; {args.children} dynamic slots per partitionable slot; median of {args.repeat} runs")
     print(f"{'slot ads':>9} {'what':<28} {'seconds':>8} {'peak MB':>8}  check")

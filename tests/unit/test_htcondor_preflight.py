@@ -18,6 +18,11 @@ CASES = {
     "example vault's key": ({"htcondor_pool_signing_key": "CHANGE-ME: 32 random characters, from openssl rand"},
                             "htcondor_pool_signing_key is a placeholder"),
     "short key": ({"htcondor_pool_signing_key": "s3cr3t-but-short"}, "htcondor_pool_signing_key is shorter than 32"),
+    "zero token lifetime": ({"htcondor_token_lifetime_days": 0}, "htcondor_token_lifetime_days must be a positive"),
+    "revoked central manager": ({"htcondor_revoked_hosts": ["target"]}, "cannot hold the central manager target"),
+    # A revoked host names a file in the central manager's store of issued tokens.
+    "revoked host that is a path": ({"htcondor_revoked_hosts": ["../../passwords.d/POOL"]},
+                                    "htcondor_revoked_hosts must be a host or domain name"),
     "bad extra knob": ({"htcondor_config_extra": {"BAD KNOB": "1"}}, "must map HTCondor configuration names"),
     "bad install source": ({"htcondor_install_source": "tarball"}, "value of htcondor_install_source must be one of"),
     # Configuration injection: pool.conf takes these unquoted.
