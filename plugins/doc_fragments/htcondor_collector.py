@@ -17,7 +17,9 @@ options:
     type: str
   token:
     description:
-      - An IDTOKEN to authenticate with (for example one made with C(condor_token_create) on the central manager).
+      - An IDTOKEN to authenticate with. Pools built by the P(esg.pulsar_network.htcondor#role) role refuse
+        anonymous reads; their central manager keeps a read-only token in
+        C(/etc/condor/issued-tokens/pool-reader.token).
       - When a token is given, authentication is required, so a refused token fails instead of falling back to
         an anonymous query.
       - Mutually exclusive with O(token_file).

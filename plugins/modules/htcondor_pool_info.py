@@ -80,6 +80,7 @@ EXAMPLES = r"""
 - name: Feed node_exporter's textfile collector every run
   esg.pulsar_network.htcondor_pool_info:
     collector: cm.pulsar.example.org
+    token_file: /etc/pulsar-network/pool-reader.token
     metrics_format: prometheus
     metrics_path: /var/lib/prometheus/node-exporter/htcondor_pool.prom
 """
