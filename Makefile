@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity molecule test bench-htcondor-pool bench-rabbitmq-queues \
+.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity package molecule test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-galaxy-network bench-network-converge
 
 help:
@@ -56,7 +56,10 @@ sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: check sanity molecule ## everything CI runs
+package: collection ## galaxy-importer on the tarball; install it into ansible-core alone, with and without dependencies
+	scripts/package-check.sh
+
+test: check sanity package molecule ## everything CI runs
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
 	python tests/benchmarks/htcondor_pool.py

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The built tarball as Galaxy and a provider meet it:
+#   1. galaxy-importer accepts it (ansible-test is left to `make sanity`: the importer would pull a container image);
+#   2. in a virtualenv with ansible-core alone, installing it without its dependencies leaves playbooks that do not
+#      resolve, and installing it with them (offline, from PyPI's ansible package: there is no Galaxy server here)
+#      resolves every declared range and every playbook passes --syntax-check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$PWD/.build/package-check
+tarball=$(ls "$PWD"/.build/dist/esg-pulsar_network-*.tar.gz)
+core_version=$(.venv/bin/python -c 'import ansible.release; print(ansible.release.__version__)')
+
+venv() {  # venv DIR PIP-ARGS...: a virtualenv that is rebuilt only when what it should hold changes
+  local dir=$1; shift
+  if [[ "$(cat "$dir/.wanted" 2>/dev/null)" != "$*" ]]; then
+    rm -rf "$dir" && python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+    echo "$*" > "$dir/.wanted"
+  fi
+}
+venv "$build/importer-venv" -r requirements/package-check.txt
+venv "$build/core-venv" "ansible-core==$core_version"
+
+config=$build/galaxy-importer.cfg
+printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\nCHECK_CHANGELOG = True\n' > "$config"
+GALAXY_IMPORTER_CONFIG=$config "$build/importer-venv/bin/python" -m galaxy_importer.main "$tarball" > "$build/importer.log" 2>&1 \
+  || { cat "$build/importer.log"; exit 1; }
+if grep -E '^(WARNING|ERROR)' "$build/importer.log"; then echo "galaxy-importer: not clean (above)"; exit 1; fi
+echo "galaxy-importer: $(tail -n1 "$build/importer.log")"
+
+rm -rf "$build/deps" "$build/install" && mkdir -p "$build/deps" "$build/install/home"
+installed=$(ls -d .venv/lib/python3*/site-packages/ansible_collections)
+for dep in $(.venv/bin/python -c 'import yaml; print(" ".join(yaml.safe_load(open("galaxy.yml"))["dependencies"]))'); do
+  .venv/bin/python scripts/repack_installed_collection.py "$installed/${dep/.//}" "$build/deps" > /dev/null
+done
+export HOME=$build/install/home ANSIBLE_COLLECTIONS_PATH=$build/install/collections
+galaxy=$build/core-venv/bin/ansible-galaxy
+playbook=$build/core-venv/bin/ansible-playbook
+playbooks=$(cd playbooks && ls ./*.yml | sed 's|^\./||; s|\.yml$||')
+
+"$galaxy" collection install --offline --no-deps "$tarball" > /dev/null
+if "$playbook" -i localhost, --syntax-check esg.pulsar_network.site > "$build/no-deps.log" 2>&1; then
+  echo "without its dependencies the site playbook still resolved: the test cannot tell"; exit 1
+fi
+grep -q "couldn't resolve module/action" "$build/no-deps.log"
+rm -rf "$ANSIBLE_COLLECTIONS_PATH"
+
+"$galaxy" collection install --offline "$tarball" "$build"/deps/*.tar.gz > /dev/null
+for name in $playbooks; do
+  "$playbook" -i localhost, --syntax-check "esg.pulsar_network.$name" > /dev/null
+done
+echo "ansible-core $core_version alone: without dependencies the playbooks do not resolve;" \
+     "with $(ls "$build"/deps | wc -l) dependencies installed offline, $(echo "$playbooks" | wc -w) playbooks pass --syntax-check"
