@@ -36,7 +36,7 @@ done
 export HOME=$build/install/home ANSIBLE_COLLECTIONS_PATH=$build/install/collections
 galaxy=$build/core-venv/bin/ansible-galaxy
 playbook=$build/core-venv/bin/ansible-playbook
-playbooks=$(cd playbooks && ls ./*.yml | sed 's|^\./||; s|\.yml$||')
+playbooks=$(find playbooks -maxdepth 1 -name '*.yml' -printf '%f\n' | sed 's|\.yml$||' | sort)
 
 "$galaxy" collection install --offline --no-deps "$tarball" > /dev/null
 if "$playbook" -i localhost, --syntax-check esg.pulsar_network.site > "$build/no-deps.log" 2>&1; then
@@ -50,4 +50,4 @@ for name in $playbooks; do
   "$playbook" -i localhost, --syntax-check "esg.pulsar_network.$name" > /dev/null
 done
 echo "ansible-core $core_version alone: without dependencies the playbooks do not resolve;" \
-     "with $(ls "$build"/deps | wc -l) dependencies installed offline, $(echo "$playbooks" | wc -w) playbooks pass --syntax-check"
+     "with $(find "$build/deps" -name '*.tar.gz' | wc -l) dependencies installed offline, $(echo "$playbooks" | wc -w) playbooks pass --syntax-check"

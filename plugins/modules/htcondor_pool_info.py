@@ -138,6 +138,11 @@ metrics:
   description: The rendered metrics.
   type: str
   returned: when O(metrics_format) is not C(none)
+metrics_path:
+  description: Where the metrics were written (replaced atomically, only when they changed).
+  type: str
+  returned: when O(metrics_path) is given
+  sample: /var/lib/prometheus/node-exporter/htcondor_pool.prom
 error:
   description: Why the collector could not be read.
   type: str
@@ -168,9 +173,10 @@ def write_metrics(module, path: str, text: str) -> bool:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except OSError as err:
         module.fail_json(msg=f"cannot write metrics_path {path}: {err.strerror}")
+    # atomic_move keeps an existing file's owner, mode and SELinux context, and fails the module with a reason.
+    module.atomic_move(tmp, path)
     return True
 
 

@@ -155,6 +155,12 @@ outputs:
   type: dict
   returned: when the job finished
   sample: {"shout.txt": "HELLO FROM THE PULSAR NETWORK\n"}
+missing_outputs:
+  description: Declared output files the job did not produce (the module then fails).
+  type: list
+  elements: str
+  returned: when the job finished
+  sample: ["shout.txt"]
 timings:
   description:
     - Seconds from sending to the final status (C(total_s)), and, when Pulsar reported the job running, from sending to
