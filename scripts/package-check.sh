@@ -23,8 +23,9 @@ venv "$build/core-venv" "ansible-core==$core_version"
 
 config=$build/galaxy-importer.cfg
 printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\nCHECK_CHANGELOG = True\n' > "$config"
-GALAXY_IMPORTER_CONFIG=$config "$build/importer-venv/bin/python" -m galaxy_importer.main "$tarball" > "$build/importer.log" 2>&1 \
-  || { cat "$build/importer.log"; exit 1; }
+# Run where the importer's importer_result.json may land: in the build directory, not the work tree.
+(cd "$build" && GALAXY_IMPORTER_CONFIG=$config "$build/importer-venv/bin/python" -m galaxy_importer.main "$tarball" \
+  > "$build/importer.log" 2>&1) || { cat "$build/importer.log"; exit 1; }
 if grep -E '^(WARNING|ERROR)' "$build/importer.log"; then echo "galaxy-importer: not clean (above)"; exit 1; fi
 echo "galaxy-importer: $(tail -n1 "$build/importer.log")"
 
