@@ -56,7 +56,7 @@ sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-package: collection ## galaxy-importer on the tarball; install it into ansible-core alone, with and without dependencies
+package: collection ## galaxy-importer on the tarball; install it into ansible-core alone, with and without dependencies; ansible-builder
 	scripts/package-check.sh
 
 test: check sanity package molecule ## everything CI runs

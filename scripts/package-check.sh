@@ -3,7 +3,9 @@
 #   1. galaxy-importer accepts it (ansible-test is left to `make sanity`: the importer would pull a container image);
 #   2. in a virtualenv with ansible-core alone, installing it without its dependencies leaves playbooks that do not
 #      resolve, and installing it with them (offline, from PyPI's ansible package: there is no Galaxy server here)
-#      resolves every declared range and every playbook passes --syntax-check.
+#      resolves every declared range and every playbook passes --syntax-check;
+#   3. ansible-builder finds the collection's Python and system needs (meta/execution-environment.yml) in that install,
+#      and renders the execution environment's build context (building the image needs a base image: left to sites).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$PWD/.build/package-check
@@ -20,6 +22,7 @@ venv() {  # venv DIR PIP-ARGS...: a virtualenv that is rebuilt only when what it
 }
 venv "$build/importer-venv" -r requirements/package-check.txt
 venv "$build/core-venv" "ansible-core==$core_version"
+venv "$build/builder-venv" -r requirements/ee-builder.txt
 
 config=$build/galaxy-importer.cfg
 printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\nCHECK_CHANGELOG = True\n' > "$config"
@@ -52,3 +55,14 @@ for name in $playbooks; do
 done
 echo "ansible-core $core_version alone: without dependencies the playbooks do not resolve;" \
      "with $(find "$build/deps" -name '*.tar.gz' | wc -l) dependencies installed offline, $(echo "$playbooks" | wc -w) playbooks pass --syntax-check"
+
+introspected=$("$build/builder-venv/bin/ansible-builder" introspect "$ANSIBLE_COLLECTIONS_PATH")
+for wanted in $(grep -v '^#' meta/ee-requirements.txt | cut -d'>' -f1) ca-certificates; do
+  grep -q "^- '$wanted.*from collection esg.pulsar_network'" <<< "$introspected" \
+    || { echo "ansible-builder introspect does not list $wanted for esg.pulsar_network:"; echo "$introspected"; exit 1; }
+done
+rm -rf "$build/ee-context"
+"$build/builder-venv/bin/ansible-builder" create -f execution-environment.yml -c "$build/ee-context" > /dev/null
+test -f "$build/ee-context/Containerfile" -a -f "$build/ee-context/_build/collections/$(basename "$tarball")"
+echo "ansible-builder: introspection lists the collection's $(grep -c "from collection esg.pulsar_network" <<< "$introspected")" \
+     "Python and system needs; build context rendered in $build/ee-context"
