@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host lab lab-destroy check lint unit sanity package molecule test bench-htcondor-pool bench-rabbitmq-queues \
+.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit sanity package molecule test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-galaxy-network bench-network-converge
 
 help:
@@ -28,6 +28,9 @@ collection: bootstrap ## build the collection tarball and install it into .build
 lab-host: bootstrap ## podman settings and the Debian 13 lab image
 	@scripts/lab-containers-conf.sh $(CONTAINERS_CONF)
 	@scripts/lab-image.sh
+
+node-image: collection lab-host ## bake the endpoint node image (install phases of htcondor, pulsar, cvmfs; podman commit)
+	@scripts/node-image.sh
 
 lab: collection lab-host ## main job: the lab network in containers, then a Galaxy job through Pulsar and HTCondor
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
@@ -53,7 +56,7 @@ unit: collection ## pytest unit tests (the preflight tests run the installed rol
 sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 	scripts/sanity.sh
 
-molecule: collection lab-host ## every molecule scenario (SCENARIOS=... to pick)
+molecule: collection lab-host node-image ## every molecule scenario (SCENARIOS=... to pick)
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
 package: collection ## galaxy-importer on the tarball; install it into ansible-core alone, with and without dependencies; ansible-builder
@@ -75,8 +78,8 @@ bench-rabbitmq-queues: collection lab-host ## benchmark rabbitmq_queue_info, 10/
 bench-pulsar-endpoint: lab ## benchmark no-op jobs through Pulsar vs condor_submit (median of 10) and 50 jobs at once
 	python tests/benchmarks/pulsar_endpoint_jobs.py
 
-bench-endpoint-converge: collection lab-host ## time the endpoint scenario's converge from bare containers and its re-run
-	python tests/benchmarks/endpoint_converge.py
+bench-endpoint-converge: collection lab-host node-image ## time the endpoint converge and its re-run, from bare containers and from the node image
+	python tests/benchmarks/endpoint_converge.py --nodes bare,baked
 
 bench-galaxy-network: lab ## benchmark a Galaxy job through Pulsar vs the same tool on Galaxy's local runner (median of 5)
 	python tests/benchmarks/galaxy_network_jobs.py
