@@ -13,8 +13,8 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit sanity package molecule test bench-htcondor-pool bench-rabbitmq-queues \
-	bench-pulsar-endpoint bench-endpoint-converge bench-galaxy-network bench-network-converge
+.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit sanity package docs molecule test bench-htcondor-pool bench-rabbitmq-queues \
+	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -62,7 +62,10 @@ molecule: collection lab-host node-image ## every molecule scenario (SCENARIOS=.
 package: collection ## galaxy-importer on the tarball; install it into ansible-core alone, with and without dependencies; ansible-builder
 	scripts/package-check.sh
 
-test: check sanity package molecule ## everything CI runs
+docs: collection ## render the docs as HTML with antsibull-docs and Sphinx; any warning fails (.build/docs/site/build/html)
+	scripts/docs.sh
+
+test: check sanity package docs molecule ## everything CI runs
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
 	python tests/benchmarks/htcondor_pool.py
@@ -83,6 +86,9 @@ bench-endpoint-converge: collection lab-host node-image ## time the endpoint con
 
 bench-galaxy-network: lab ## benchmark a Galaxy job through Pulsar vs the same tool on Galaxy's local runner (median of 5)
 	python tests/benchmarks/galaxy_network_jobs.py
+
+bench-lab-connection: collection lab-host ## time no-op tasks on a lab container over the podman connection and over SSH
+	python tests/benchmarks/lab_connection.py
 
 bench-network-converge: collection lab-host ## time the network scenario's converge from bare containers and its re-run
 	python tests/benchmarks/endpoint_converge.py --scenario network

@@ -10,7 +10,7 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
-packages=(podman runc debootstrap uidmap python3-venv shellcheck)
+packages=(podman runc debootstrap uidmap python3-venv shellcheck openssh-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

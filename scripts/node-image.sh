@@ -20,6 +20,8 @@ podman rm -f "$builder" > /dev/null 2>&1 || true
 trap 'podman rm -f "$builder" > /dev/null 2>&1 || true' EXIT
 start=$SECONDS
 podman run -d --name "$builder" --systemd=always "$base" /sbin/init > /dev/null
+# Like every lab host (molecule/shared/prepare.yml), the builder starts as a fresh server with its package lists.
+podman exec "$builder" apt-get update -qq > /dev/null
 # No CVMFS package is reachable from the lab (docs/lab.md): the image carries autofs and the settings only.
 ansible-playbook -i "$builder," -c containers.podman.podman -e node_image_hosts=all -e cvmfs_package_source=none \
   --tags htcondor_install,pulsar_install,cvmfs_install esg.pulsar_network.node_image > .build/node-image.log \

@@ -12,14 +12,7 @@ build=$PWD/.build/package-check
 tarball=$(ls "$PWD"/.build/dist/esg-pulsar_network-*.tar.gz)
 core_version=$(.venv/bin/python -c 'import ansible.release; print(ansible.release.__version__)')
 
-venv() {  # venv DIR PIP-ARGS...: a virtualenv that is rebuilt only when what it should hold changes
-  local dir=$1; shift
-  if [[ "$(cat "$dir/.wanted" 2>/dev/null)" != "$*" ]]; then
-    rm -rf "$dir" && python3 -m venv "$dir"
-    "$dir/bin/pip" install -q --disable-pip-version-check "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
-    echo "$*" > "$dir/.wanted"
-  fi
-}
+source scripts/venv.sh
 venv "$build/importer-venv" -r requirements/package-check.txt
 venv "$build/core-venv" "ansible-core==$core_version"
 venv "$build/builder-venv" -r requirements/ee-builder.txt

@@ -99,7 +99,8 @@ attributes:
 requirements:
   - pulsar-galaxy-lib or pulsar-app (Pulsar's client library) with kombu, as in the pulsar role's virtualenv
 notes:
-  - On a Pulsar head built by M(esg.pulsar_network.pulsar) role, run it with
+  - On a Pulsar head built by the
+    R(esg.pulsar_network.pulsar role,ansible_collections.esg.pulsar_network.pulsar_role), run it with
     C(ansible_python_interpreter=/opt/pulsar/venv/bin/python), which has the client library.
 seealso:
   - module: esg.pulsar_network.rabbitmq_queue_info

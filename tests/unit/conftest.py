@@ -15,6 +15,10 @@ if not _LINK.exists():
     _LINK.parent.mkdir(parents=True, exist_ok=True)
     _LINK.symlink_to(REPO, target_is_directory=True)
 sys.path.insert(0, str(_ROOT))
+# Ansible's collection loader, as ansible-test installs it: plugins then load by their FQCN (the inventory tests).
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader([str(_ROOT)])
 
 
 @pytest.fixture(scope="session")
