@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit sanity package docs molecule test bench-htcondor-pool bench-rabbitmq-queues \
+.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge
 
 help:
@@ -50,8 +50,11 @@ lint: collection ## yamllint, ansible-lint (production profile), changelog fragm
 	ansible-lint --profile production
 	antsibull-changelog lint
 
-unit: collection ## pytest unit tests (the preflight tests run the installed role)
+unit: collection ## pytest unit tests
 	pytest tests/unit
+
+integration: collection ## tests that run ansible-playbook on the installed roles: preflight table, phase tags, -vvv secrets
+	pytest tests/integration
 
 sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 	scripts/sanity.sh
@@ -65,7 +68,7 @@ package: collection ## galaxy-importer on the tarball; install it into ansible-c
 docs: collection ## render the docs as HTML with antsibull-docs and Sphinx; any warning fails (.build/docs/site/build/html)
 	scripts/docs.sh
 
-test: check sanity package docs molecule ## everything CI runs
+test: check integration sanity package docs molecule ## everything CI runs
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
 	python tests/benchmarks/htcondor_pool.py

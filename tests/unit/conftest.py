@@ -1,7 +1,4 @@
-import json
-import os
 import pathlib
-import subprocess
 import sys
 
 import pytest
@@ -24,35 +21,3 @@ init_plugin_loader([str(_ROOT)])
 @pytest.fixture(scope="session")
 def repo() -> pathlib.Path:
     return REPO
-
-
-@pytest.fixture(scope="session")
-def run_role():
-    """Apply an installed role to localhost in check mode (tests/preflight/ROLE.yml), results as JSON."""
-
-    def run(role, extra_vars, *options):
-        env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="json")
-        return subprocess.run(
-            ["ansible-playbook", "--check", "-i", "tests/preflight/inventory.yml", f"tests/preflight/{role}.yml",
-             "-e", json.dumps(extra_vars), *options],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-        )
-
-    return run
-
-
-@pytest.fixture(scope="session")
-def preflight_failure():
-    """The one failed task of a run that preflight refused: its name and messages. Asserts nothing changed."""
-
-    def parse(result):
-        assert result.returncode != 0, result.stdout[-2000:]
-        report = json.loads(result.stdout)
-        assert report["stats"]["target"]["changed"] == 0
-        failed = [task for play in report["plays"] for task in play["tasks"]
-                  if task["hosts"].get("target", {}).get("failed")]
-        assert len(failed) == 1
-        host = failed[0]["hosts"]["target"]
-        return failed[0]["task"]["name"], [r.get("msg", "") for r in host.get("results", [host])]
-
-    return parse
