@@ -18,12 +18,12 @@ def repo() -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def run_role():
-    """Apply an installed role to localhost in check mode (tests/integration/playbooks/ROLE.yml), results as JSON."""
+    """Apply an installed role to localhost in check mode (tests/integration/role_runs/ROLE.yml), results as JSON."""
 
     def run(role, extra_vars, *options):
         env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="json")
         return subprocess.run(
-            ["ansible-playbook", "--check", "-i", "tests/integration/playbooks/inventory.yml", f"tests/integration/playbooks/{role}.yml",
+            ["ansible-playbook", "--check", "-i", "tests/integration/role_runs/inventory.yml", f"tests/integration/role_runs/{role}.yml",
              "-e", json.dumps(extra_vars), *options],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
         )

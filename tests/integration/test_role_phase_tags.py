@@ -13,7 +13,7 @@ PHASES = ["preflight", "install", "configure", "service"]
 def listed_tasks(repo, role, *options):
     """(task name, tags) for each task that ansible-playbook --list-tasks shows for the role."""
     result = subprocess.run(
-        ["ansible-playbook", "-i", "tests/integration/playbooks/inventory.yml", f"tests/integration/playbooks/{role}.yml", "--list-tasks",
+        ["ansible-playbook", "-i", "tests/integration/role_runs/inventory.yml", f"tests/integration/role_runs/{role}.yml", "--list-tasks",
          *options], cwd=repo, env=dict(os.environ, ANSIBLE_NOCOLOR="true"), capture_output=True, text=True,
         check=True, timeout=120)
     return [(m["name"], set(filter(None, m["tags"].split(", "))))
