@@ -74,7 +74,7 @@ HTCONDOR_CASES = {
 # --- pulsar ----------------------------------------------------------------------------------------------------------
 PULSAR_URL = "pyamqp://site_a:VERYSECRET-amqp-pw@mq.example.org:5671//pulsar/site_a?ssl=1"
 PULSAR_GOOD = {"pulsar_staging_root": "/tmp", "pulsar_execute_nodes": [],
-        "pulsar_galaxy_servers": [{"name": "usegalaxy_eu", "message_queue_url": PULSAR_URL}]}
+               "pulsar_galaxy_servers": [{"name": "usegalaxy_eu", "message_queue_url": PULSAR_URL}]}
 
 PULSAR_CASES = {
     "no Galaxy server": ({"pulsar_galaxy_servers": []}, "Set pulsar_galaxy_servers"),
@@ -107,9 +107,9 @@ PULSAR_CASES = {
 
 # --- rabbitmq --------------------------------------------------------------------------------------------------------
 RABBITMQ_GOOD = {"rabbitmq_tls_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-       "rabbitmq_tls_private_key": "-----BEGIN PRIVATE KEY-----\nKEYTEXT\n-----END PRIVATE KEY-----\n",
-       "rabbitmq_tls_ca_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-       "rabbitmq_monitoring_password": "monitoring-pw-long-enough"}
+                 "rabbitmq_tls_private_key": "-----BEGIN PRIVATE KEY-----\nKEYTEXT\n-----END PRIVATE KEY-----\n",
+                 "rabbitmq_tls_ca_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                 "rabbitmq_monitoring_password": "monitoring-pw-long-enough"}
 RABBITMQ_GOOD_SITE = {"name": "site_a", "password": "site-a-VERYSECRET-pw"}
 
 RABBITMQ_CASES = {

@@ -32,7 +32,7 @@ def test_every_task_carries_a_phase_tag(repo, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_the_install_phase_changes_no_configuration(repo, role):
     install = listed_tasks(repo, role, "--tags", f"{role}_install")
-    names = [name for name, _ in install]
+    names = [name for name, _tags in install]
     assert any(re.search(r"[Ii]nstall", name) for name in names), names
     # Configuration that must precede the package's first start is part of both phases.
     configuring = [name for name, tags in install if re.search(r"^(Write|Configure|Start|Run|Enable) ", name)
