@@ -7,13 +7,9 @@ cd "$(dirname "$0")/.."
 build=$PWD/.build/docs
 source scripts/venv.sh
 venv "$build-venv" -r requirements/docs.txt
-export PATH=$build-venv/bin:$PWD/.venv/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$build/collections
+# The collection as `make collection` installed it (.build/collections), like the package check's tarball.
+export PATH=$build-venv/bin:$PWD/.venv/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$PWD/.build/collections
 export ANSIBLE_REFS_INVENTORY=$build/ansible_devel.inv
-
-# This work tree's collection, in a collections path of its own.
-rm -rf "$build/collections" "$build/dist"
-ansible-galaxy collection build --output-path "$build/dist" > /dev/null
-ansible-galaxy collection install --no-deps -p "$build/collections" "$build"/dist/*.tar.gz > /dev/null 2>&1
 
 rm -rf "$build/site" && mkdir -p "$build/site"
 antsibull-docs sphinx-init --use-current --dest-dir "$build/site" --fail-on-error esg.pulsar_network > /dev/null
