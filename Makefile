@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule test bench-htcondor-pool bench-rabbitmq-queues \
+.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge
 
 help:
@@ -25,9 +25,10 @@ bootstrap: ## install podman, runc, debootstrap and the Python tools (.venv)
 collection: bootstrap ## build the collection tarball and install it into .build/collections
 	@scripts/install-collection.sh
 
-lab-host: bootstrap ## podman settings and the Debian 13 lab image
+lab-host: bootstrap ## podman settings, the Debian 13 lab image and the scenarios' volumes
 	@scripts/lab-containers-conf.sh $(CONTAINERS_CONF)
 	@scripts/lab-image.sh
+	@scripts/lab-volumes.sh
 
 node-image: collection lab-host ## bake the endpoint node image (install phases of htcondor, pulsar, cvmfs; podman commit)
 	@scripts/node-image.sh
@@ -61,6 +62,10 @@ sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 
 molecule: collection lab-host node-image ## every molecule scenario (SCENARIOS=... to pick)
 	for s in $(SCENARIOS); do molecule test -s $$s; done
+
+faults: collection lab-host ## the fault matrix on the network scenario (converged if it is not), table in docs/reliability.md
+	molecule converge -s network
+	molecule side-effect -s network
 
 package: collection ## galaxy-importer on the tarball; install it into ansible-core alone, with and without dependencies; ansible-builder
 	scripts/package-check.sh

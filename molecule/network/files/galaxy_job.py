@@ -37,18 +37,24 @@ def galaxy(url, ca_file):
     return gi
 
 
-def submit(gi, tool="cat1"):
-    content, tool_inputs = TOOLS[tool]
-    history = gi.histories.create_history("pulsar network check")
+def upload(gi, history, content):
+    """Paste `content` into the history as a txt dataset; return its id once Galaxy has it."""
     # Galaxy's data fetch API (the legacy upload1 tool, which bioblend's paste_content uses, is not in the toolbox).
-    upload = gi.make_post_request(f"{gi.url}/tools/fetch", payload={"history_id": history["id"], "targets": [{
+    upload = gi.make_post_request(f"{gi.url}/tools/fetch", payload={"history_id": history, "targets": [{
         "destination": {"type": "hdas"},
         "elements": [{"src": "pasted", "paste_content": content, "ext": "txt", "name": "input.txt"}]}]})
     dataset = upload["outputs"][0]["id"]
     gi.datasets.wait_for_dataset(dataset, maxwait=300)
+    return dataset
+
+
+def submit(gi, tool="cat1"):
+    content, tool_inputs = TOOLS[tool]
+    history = gi.histories.create_history("pulsar network check")["id"]
+    dataset = upload(gi, history, content)
     tool_id, inputs = tool_inputs(gi, dataset)
-    run = gi.tools.run_tool(history["id"], tool_id, inputs)
-    return {"history": history["id"], "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"],
+    run = gi.tools.run_tool(history, tool_id, inputs)
+    return {"history": history, "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"],
             "tool_id": tool_id}
 
 
@@ -61,7 +67,7 @@ def state(gi, ids):
             "runner_job_id": destination.get("Runner Job ID"), "handler": destination.get("Handler"), **ids}
 
 
-def wait(gi, ids, timeout=600):
+def wait(gi, ids, timeout=600, fetch=True):
     start = time.monotonic()
     seen = []
     while time.monotonic() - start < timeout:
@@ -72,7 +78,7 @@ def wait(gi, ids, timeout=600):
             break
         time.sleep(2)
     now.update(states_seen=seen, waited_s=round(time.monotonic() - start, 1),
-               content=gi.datasets.download_dataset(ids["output"]).decode() if now["output_state"] == "ok" else None)
+               content=gi.datasets.download_dataset(ids["output"]).decode() if fetch and now["output_state"] == "ok" else None)
     return now
 
 

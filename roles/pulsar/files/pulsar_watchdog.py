@@ -1,0 +1,127 @@
+"""Restart one Galaxy server's Pulsar when its service runs but its setup queues have no consumer.
+
+  pulsar_watchdog.py SERVER     (pulsar-watchdog@SERVER.service, from its timer)
+
+A known upstream failure leaves Pulsar running with no consumer on its queues after some broker-side disconnects;
+jobs then wait forever. The check is the collection's own (module_utils/pulsar_job.py queue_figures: passive declares
+with Pulsar's own AMQP credentials and TLS settings from its app.yml). A queue without consumers is looked at again
+after a short pause before anything is restarted, so a Pulsar in the middle of reconnecting is left alone; so is a
+Pulsar that started less than the grace period ago, and any Pulsar while the broker cannot be reached (a restart would
+not help). Each check logs one JSON line and rewrites a Prometheus text file with the restart count.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, queue_figures
+
+
+def log(event: str, **fields) -> None:
+    print(json.dumps({"event": event, **fields}, sort_keys=True), flush=True)
+
+
+def unit_uptime(unit: str) -> float | None:
+    """Seconds since the unit became active, or None when it is not active."""
+    shown = subprocess.run(["systemctl", "show", unit, "-p", "ActiveState", "-p", "ActiveEnterTimestampMonotonic"],
+                           capture_output=True, text=True, check=True).stdout
+    props = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+    if props.get("ActiveState") != "active":
+        return None
+    return time.clock_gettime(time.CLOCK_MONOTONIC) - int(props["ActiveEnterTimestampMonotonic"]) / 1e6
+
+
+def broker_settings(app: dict) -> tuple[str, str | None]:
+    """The URL and CA file Pulsar itself uses: app.yml keeps TLS in amqp_connect_ssl_* keys, the URL without ssl=1."""
+    url = app["message_queue_url"]
+    if app.get("amqp_connect_ssl_cert_reqs") or app.get("amqp_connect_ssl_ca_certs"):
+        url += ("&" if "?" in url else "?") + "ssl=1"
+    return url, app.get("amqp_connect_ssl_ca_certs")
+
+
+def setup_queues(app: dict) -> list[str]:
+    return [f"pulsar_{manager}__setup" for manager in sorted(app.get("managers") or {"_default_": {}})]
+
+
+def orphaned(url: str, ca_file: str | None, queues: list[str]) -> list[str]:
+    """The queues nobody consumes. A consuming Pulsar declares its queues, so a missing one counts too."""
+    figures = queue_figures(url, queues, ca_file=ca_file)
+    return [queue for queue, figure in figures.items() if not figure["exists"] or figure["consumers"] == 0]
+
+
+def write_metrics(path: Path, server: str, restarts: int, consumers_ok: bool) -> None:
+    labels = f'server="{server}"'
+    text = (
+        "# HELP pulsar_watchdog_restarts_total Restarts of Pulsar by the watchdog because its setup queues had no consumer.\n"
+        "# TYPE pulsar_watchdog_restarts_total counter\n"
+        f"pulsar_watchdog_restarts_total{{{labels}}} {restarts}\n"
+        "# HELP pulsar_watchdog_consumers_ok Whether every setup queue had a consumer at the last check (1) or not (0).\n"
+        "# TYPE pulsar_watchdog_consumers_ok gauge\n"
+        f"pulsar_watchdog_consumers_ok{{{labels}}} {int(consumers_ok)}\n"
+        "# HELP pulsar_watchdog_last_check_timestamp_seconds When the watchdog last checked.\n"
+        "# TYPE pulsar_watchdog_last_check_timestamp_seconds gauge\n"
+        f"pulsar_watchdog_last_check_timestamp_seconds{{{labels}}} {time.time():.0f}\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(text)
+    os.chmod(partial, 0o644)
+    partial.replace(path)  # the textfile collector never reads half a file
+
+
+def check(args: argparse.Namespace) -> int:
+    unit = f"{args.unit_prefix}{args.server}.service"
+    state_file = Path(args.state_dir) / f"{args.server}.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {"restarts": 0}
+    metrics = Path(args.metrics_dir) / f"pulsar_watchdog_{args.server}.prom"
+    uptime = unit_uptime(unit)
+    if uptime is None or uptime < args.grace:
+        log("skipped", server=args.server, reason="not active" if uptime is None else f"up {uptime:.0f} s, in grace")
+        write_metrics(metrics, args.server, state["restarts"], consumers_ok=uptime is not None)
+        return 0
+    app = yaml.safe_load((Path(args.config_dir) / args.server / "app.yml").read_text())
+    url, ca_file = broker_settings(app)
+    queues = setup_queues(app)
+    try:
+        missing = orphaned(url, ca_file, queues)
+        if missing:
+            time.sleep(args.confirm)
+            missing = orphaned(url, ca_file, missing)
+    except JobError as error:  # the broker is away or refuses: Pulsar reconnects by itself once it is back
+        log("skipped", server=args.server, reason=str(error))
+        write_metrics(metrics, args.server, state["restarts"], consumers_ok=False)
+        return 0
+    if missing:
+        log("restart", server=args.server, unit=unit, queues_without_consumer=missing,
+            reason=f"{unit} is active (up {uptime:.0f} s) but nobody consumes {', '.join(missing)}")
+        subprocess.run(["systemctl", "restart", unit], check=True)
+        state["restarts"] += 1
+        state["last_restart"] = time.time()
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps(state))
+    else:
+        log("ok", server=args.server, queues=queues)
+    write_metrics(metrics, args.server, state["restarts"], consumers_ok=not missing)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("server")
+    parser.add_argument("--config-dir", default="/etc/pulsar")
+    parser.add_argument("--state-dir", default="/var/lib/pulsar-watchdog")
+    parser.add_argument("--metrics-dir", default="/var/lib/prometheus/node-exporter")
+    parser.add_argument("--unit-prefix", default="pulsar@")
+    parser.add_argument("--grace", type=float, default=60.0, help="seconds after Pulsar's start before it is judged")
+    parser.add_argument("--confirm", type=float, default=10.0, help="seconds before a missing consumer is looked at again")
+    return check(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The network scenario's shared /srv/pulsar is a size-limited tmpfs volume, so that the fault matrix can fill the
+# staging disk without touching the host's own disk. Created before molecule creates the containers that mount it;
+# an older volume of another kind is replaced while no container uses it.
+set -euo pipefail
+volume=lab-network-shared
+size=${LAB_SHARED_SIZE:-1536m}
+if [[ "$(podman volume inspect --format '{{.Options.type}}' "$volume" 2>/dev/null)" == tmpfs ]]; then
+  exit 0
+fi
+if podman volume exists "$volume" && ! podman volume rm "$volume" >/dev/null; then
+  echo "lab-volumes: $volume is in use; run 'molecule destroy -s network' first" >&2
+  exit 1
+fi
+podman volume create --opt type=tmpfs --opt device=tmpfs --opt o=size="$size" "$volume" >/dev/null
+echo "lab volume $volume: tmpfs of $size"

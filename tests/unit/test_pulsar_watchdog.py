@@ -1,0 +1,85 @@
+"""The Pulsar watchdog's decisions, with the broker check and systemctl mocked: it restarts only a Pulsar that is
+active past its grace and whose setup queue still has no consumer when looked at again; never while the broker is
+away; and it counts what it did in its state and metrics files."""
+import importlib.util
+import json
+import pathlib
+import types
+
+import pytest
+
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/pulsar/files/pulsar_watchdog.py"
+APP = {"message_queue_url": "pyamqp://u:p@broker:5671//pulsar/x", "amqp_connect_ssl_ca_certs": "/etc/pulsar/ca.crt",
+       "amqp_connect_ssl_cert_reqs": "cert_required", "managers": {"production": {}, "endpoint_check": {}}}
+
+
+@pytest.fixture
+def watchdog(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("pulsar_watchdog", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "etc/lab").mkdir(parents=True)
+    (tmp_path / "etc/lab/app.yml").write_text(json.dumps(APP))
+    calls = types.SimpleNamespace(restarts=[], checks=[], uptime=600.0, consumers=[{}], error=None)
+
+    def figures(url, queues, ca_file=None):
+        calls.checks.append((url, tuple(queues), ca_file))
+        if calls.error:
+            raise calls.error
+        answer = calls.consumers.pop(0) if len(calls.consumers) > 1 else calls.consumers[0]
+        return {q: {"exists": True, "messages_ready": 0, "consumers": answer.get(q, 1)} for q in queues}
+
+    monkeypatch.setattr(module, "queue_figures", figures)
+    monkeypatch.setattr(module, "unit_uptime", lambda unit: calls.uptime)
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(module.subprocess, "run", lambda argv, **kw: calls.restarts.append(argv))
+
+    def run():
+        module.main(["lab", "--config-dir", str(tmp_path / "etc"), "--state-dir", str(tmp_path / "state"),
+                     "--metrics-dir", str(tmp_path / "metrics")])
+        return (tmp_path / "metrics/pulsar_watchdog_lab.prom").read_text()
+
+    calls.run = run
+    return calls
+
+
+def test_consumed_queues_leave_pulsar_alone(watchdog):
+    metrics = watchdog.run()
+    assert watchdog.restarts == []
+    assert watchdog.checks == [("pyamqp://u:p@broker:5671//pulsar/x?ssl=1",
+                                ("pulsar_endpoint_check__setup", "pulsar_production__setup"), "/etc/pulsar/ca.crt")]
+    assert 'pulsar_watchdog_restarts_total{server="lab"} 0' in metrics
+    assert 'pulsar_watchdog_consumers_ok{server="lab"} 1' in metrics
+
+
+def test_a_lost_consumer_restarts_that_server_only_and_is_counted(watchdog):
+    watchdog.consumers = [{"pulsar_production__setup": 0}]
+    watchdog.run()
+    metrics = watchdog.run()
+    assert watchdog.restarts == [["systemctl", "restart", "pulsar@lab.service"]] * 2
+    assert watchdog.checks[1][1] == ("pulsar_production__setup",)  # the second look asks only about the missing one
+    assert 'pulsar_watchdog_restarts_total{server="lab"} 2' in metrics
+
+
+def test_a_consumer_back_on_the_second_look_is_no_restart(watchdog):
+    watchdog.consumers = [{"pulsar_production__setup": 0}, {}]
+    metrics = watchdog.run()
+    assert watchdog.restarts == []
+    assert 'pulsar_watchdog_consumers_ok{server="lab"} 1' in metrics
+
+
+@pytest.mark.parametrize("uptime", [None, 5.0])
+def test_a_stopped_or_starting_pulsar_is_not_judged(watchdog, uptime):
+    watchdog.uptime, watchdog.consumers = uptime, [{"pulsar_production__setup": 0}]
+    watchdog.run()
+    assert watchdog.restarts == [] and watchdog.checks == []
+
+
+def test_an_unreachable_broker_is_no_reason_to_restart(watchdog, capsys):
+    watchdog.error = JobError("unreachable", "broker unreachable: [Errno 111] Connection refused")
+    metrics = watchdog.run()
+    assert watchdog.restarts == []
+    assert json.loads(capsys.readouterr().out)["reason"].startswith("broker unreachable")
+    assert 'pulsar_watchdog_consumers_ok{server="lab"} 0' in metrics
