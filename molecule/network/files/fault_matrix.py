@@ -25,12 +25,13 @@ STAGING = "/srv/pulsar/staging/lab_galaxy"
 PERSISTED = "/var/lib/pulsar/lab_galaxy/persisted_data"
 TERMINAL = ("ok", "error", "failed_metadata")
 PAD_MB = 200
-WATCHDOG_INTERVAL = 20  # pulsar_watchdog_interval in the scenario
+WATCHDOG_INTERVAL, WATCHDOG_GRACE = 20, 30  # pulsar_watchdog_interval and _grace in the scenario
 
 
 def sh(host: str, script: str, check: bool = True, timeout: float = 300) -> str:
     """Run a shell script in a lab container; return its stdout."""
-    done = subprocess.run(["podman", "exec", host, "sh", "-c", script], capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(["podman", "exec", host, "sh", "-c", script], capture_output=True, text=True, timeout=timeout,
+                          check=False)
     if check and done.returncode != 0:
         raise RuntimeError(f"{host}: {script!r} exited {done.returncode}: {done.stderr.strip()[-400:]}")
     return done.stdout.strip()
@@ -96,13 +97,15 @@ class Matrix:
         result["finished_at"] = time.time()
         result["bytes"] = self.size(ids["output"]) if result["output_state"] == "ok" else None
         result["table_state"], result["info"] = self.job_table(ids["job"])
+        details = self.gi.jobs.show_job(ids["job"], full_details=True)
+        result["stderr"] = "\n".join(details.get(key) or "" for key in ("job_stderr", "tool_stderr"))
         return result
 
     def job_table(self, encoded_id: str) -> tuple[str, str]:
         """The job's state and info in Galaxy's own job table (PostgreSQL), the ground truth."""
         job_id = self.gi.make_get_request(f"{self.gi.url}/configuration/decode/{encoded_id}").json()["decoded_id"]
         row = sh(GALAXY, f"runuser -u postgres -- psql -d galaxy -At -F '|' -c 'select state, info from job where id = {job_id}'")
-        state, _, info = row.partition("|")
+        state, info = (row.split("|", 1) + [""])[:2]
         return state, info
 
     def unfinished_jobs(self) -> int:
@@ -155,7 +158,8 @@ class Matrix:
                 row.lost += 1
                 problems.append(f"job {job['job']}: {job['table_state']}, {job['bytes']} bytes "
                                 f"(expected ok, {ids['expected_bytes']}); {job['info']}")
-            if row.expected != "complete" and not (job["table_state"] == "error" and row.cause in job["info"]):
+            if row.expected != "complete" and not (job["table_state"] == "error"
+                                                   and row.cause in job["info"] + job["stderr"]):
                 problems.append(f"job {job['job']}: {job['table_state']}, info {job['info']!r}: no clear failure")
         if probe_result["table_state"] != "ok":
             problems.append(f"the next job after the fault: {probe_result['table_state']} {probe_result['info']}")
@@ -277,16 +281,19 @@ def galaxy_cut_off(m: Matrix, seconds: int = 60) -> Row:
 def staging_disk_full(m: Matrix) -> Row:
     row = Row("staging disk full on the endpoint", "job starting", "clear failure", cause="No space left on device")
     fill = f"{STAGING}/../fault-matrix-fill"
-    sh(HEAD, f"fallocate -l $(df --output=avail -B1 {STAGING} | tail -1) {fill}; df -h --output=avail {STAGING} | tail -1")
+    if sh(HEAD, f"stat -f -c %T {STAGING}") != "tmpfs":  # never fill a disk that is not the lab's own (scripts/lab-volumes.sh)
+        raise RuntimeError(f"{STAGING} is not on the lab's size-limited tmpfs volume; run make lab-host first")
+    sh(HEAD, f"dd if=/dev/zero of={fill} bs=1M 2>/dev/null; [ $(df --output=avail -B1 {STAGING} | tail -1) -lt 1048576 ]")
     try:
+        free = sh(HEAD, f"df --output=avail -B1 {STAGING} | tail -1")
         ids = m.submit()
         runner_id = m.runner_job_id(ids)
-        failed = m.finish(ids, timeout=300)
+        m.finish(ids)  # the job ends, or the wait gives up, while the disk is still full
     finally:
         sh(HEAD, f"rm -f {fill}")
-    row.evidence = f"the staging file system had {sh(HEAD, f'df --output=avail -B1 {STAGING} | tail -1')} bytes free after the fill was removed"
+    row.evidence = f"{free} bytes free on the staging file system while the job started"
     row.fault_end = time.time()
-    return m.conclude(row, [ids], [runner_id]) if failed else row
+    return m.conclude(row, [ids], [runner_id])
 
 
 def converge_during_job(m: Matrix) -> Row:
@@ -304,7 +311,7 @@ def converge(inventory: str, extra_vars: dict) -> int:
     """Converge the Pulsar head's configuration and service phases as a site would; return the number of changes."""
     done = subprocess.run(["ansible-playbook", "-i", inventory, "esg.pulsar_network.pulsar_endpoint", "--limit", HEAD,
                            "--tags", "pulsar_configure,pulsar_service", "-e", json.dumps(extra_vars)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the converge failed: {done.stdout[-2000:]}")
     recap = [line for line in done.stdout.splitlines() if line.startswith(HEAD) and "changed=" in line][-1]
@@ -328,21 +335,30 @@ def broker_down_outbox(m: Matrix) -> Row:
 
 
 def consumer_lost(m: Matrix) -> Row:
-    row = Row("Pulsar's broker connections closed (alive, no consumer)", "idle; the next job sent meanwhile", "complete")
+    row = Row("Pulsar alive with no setup consumer (its consume thread died)", "the next job sent meanwhile", "complete")
+    # The upstream failure, reproduced: a consume thread that meets an error it does not retry quits, and Pulsar runs
+    # on without it. Refusing Pulsar's read on the setup queue while its connections are closed is such an error.
     head = podman("inspect", HEAD, "--format", f'{{{{(index .NetworkSettings.Networks "{LAB_NETWORK}").IPAddress}}}}')
-    connections = json.loads(sh(BROKER, "rabbitmqctl list_connections name peer_host --formatter json"))
     pid = sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
-    closed = time.time()
-    for connection in (c for c in connections if c["peer_host"] == head):
-        sh(BROKER, f"rabbitmqctl close_connection '{connection['name']}' 'fault matrix: consumer lost'")
+    since = time.time()
+    sh(BROKER, f"""
+        rabbitmqctl set_permissions -p {VHOST} lab_endpoint '.*' '.*' '^(?!pulsar_production__setup$).*' >/dev/null
+        rabbitmqctl list_connections pid name -q | awk -F '\\t' 'index($2, "{head}:") == 1 {{print $1}}' |
+          while read -r connection; do rabbitmqctl close_connection "$connection" 'fault matrix' >/dev/null; done
+        sleep 5
+        rabbitmqctl set_permissions -p {VHOST} lab_endpoint '.*' '.*' '.*' >/dev/null
+    """)
+    lost_at = time.time()
+    quit_seen = sh(HEAD, f"journalctl -u {PULSAR} -o cat --since @{since:.0f} | grep -c 'consumer quitting'", check=False)
     ids = m.submit()
     runner_id = m.runner_job_id(ids)
-    until("the setup queue's consumer to come back", m.pulsar_consuming, timeout=3 * WATCHDOG_INTERVAL + 60)
+    until("the setup queue's consumer to come back", m.pulsar_consuming, timeout=WATCHDOG_INTERVAL + WATCHDOG_GRACE + 60)
     row.fault_end = time.time()
-    restarts = sh(HEAD, f"journalctl -u pulsar-watchdog@lab_galaxy -o cat --since @{closed:.0f} | grep -c '\"restart\"'",
-                  check=False) or "0"
-    row.evidence = (f"consumer back {row.fault_end - closed:.0f} s after the close; Pulsar pid {pid} -> "
-                    f"{sh(HEAD, f'systemctl show -p MainPID --value {PULSAR}')}; watchdog restarts: {restarts}")
+    restarts = sh(HEAD, f"journalctl -u pulsar-watchdog@lab_galaxy -o cat --since @{since:.0f} | grep -c '\"restart\"'",
+                  check=False)
+    row.evidence = (f"{quit_seen} consume thread(s) quit while Pulsar (pid {pid}) ran on; the setup consumer was back "
+                    f"{row.fault_end - lost_at:.0f} s after the permission was restored, after {restarts} watchdog "
+                    f"restart(s) (pid now {sh(HEAD, f'systemctl show -p MainPID --value {PULSAR}')})")
     return m.conclude(row, [ids], [runner_id])
 
 
@@ -364,7 +380,7 @@ ROWS = {
 def restore() -> None:
     """Bring every part of the lab back after a row that failed halfway."""
     podman("start", EXEC)
-    subprocess.run(["podman", "network", "connect", LAB_NETWORK, GALAXY], capture_output=True)
+    subprocess.run(["podman", "network", "connect", LAB_NETWORK, GALAXY], capture_output=True, check=False)
     sh(BROKER, "systemctl start rabbitmq-server", check=False)
     sh(HEAD, f"rm -f {STAGING}/../fault-matrix-fill; systemctl start condor {PULSAR}", check=False)
 
