@@ -7,6 +7,7 @@ own hardware). Prints a Markdown table and writes it, with the raw results as JS
 The admin API key comes from the environment (GALAXY_API_KEY). Exit status 1 when any row misses its expectation.
 """
 import json
+import os
 import subprocess
 import sys
 import time
@@ -319,11 +320,17 @@ def staging_disk_full(m: Matrix) -> Row:
 def converge_during_job(m: Matrix) -> Row:
     row = Row("a converge that restarts Pulsar (changed setting)", "job running", "complete")
     ids, runner_id = running_job(m, seconds=30)
-    changed = converge(m.inventory, {"pulsar_amqp_consumer_timeout": 3.0})
-    row.evidence = f"the converge changed {changed} task(s) and restarted {PULSAR}"
-    row.fault_end = time.time()
-    m.conclude(row, [ids], [runner_id])
-    converge(m.inventory, {})  # back to the scenario's settings, with no job in flight
+    before = sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
+    try:
+        changed = converge(m.inventory, {"pulsar_amqp_consumer_timeout": 3.0})
+        after = sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
+        row.evidence = f"the converge changed {changed} task(s); Pulsar's pid {before} -> {after}"
+        row.fault_end = time.time()
+        m.conclude(row, [ids], [runner_id])
+    finally:
+        converge(m.inventory, {})  # back to the scenario's settings, with no job in flight
+    if before == after:
+        row.passed, row.problem = False, "the converge did not restart Pulsar: the row tested nothing"
     return row
 
 
@@ -331,7 +338,8 @@ def converge(inventory: str, extra_vars: dict) -> int:
     """Converge the Pulsar head's configuration and service phases as a site would; return the number of changes."""
     done = subprocess.run(["ansible-playbook", "-i", inventory, "esg.pulsar_network.pulsar_endpoint", "--limit", HEAD,
                            "--tags", "pulsar_configure,pulsar_service", "-e", json.dumps(extra_vars)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
     if done.returncode != 0:
         raise RuntimeError(f"the converge failed: {done.stdout[-2000:]}")
     recap = [line for line in done.stdout.splitlines() if line.startswith(HEAD) and "changed=" in line][-1]
@@ -401,8 +409,8 @@ def tidy() -> None:
     """Remove the staging directories of jobs Pulsar no longer tracks, as pulsar-tidy does after days: in message
     queue mode nobody removes a finished job's directory (Galaxy's clean() is a no-op for MessageJobClient), and the
     big rows would fill the lab's small staging volume."""
-    tracked = " ".join(f"{PERSISTED}/production-{index}/$job" for index in ("active-jobs", "preprocessing-jobs",
-                                                                             "postprocessing-jobs"))
+    indexes = ("active-jobs", "preprocessing-jobs", "postprocessing-jobs")
+    tracked = " ".join(f"{PERSISTED}/production-{index}/$job" for index in indexes)
     sh(HEAD, f"cd {STAGING} && for job in *; do tracked=no; for f in {tracked}; do [ -e $f ] && tracked=yes; done; "
              f"[ $tracked = yes ] || rm -rf -- \"$job\"; done")
 
