@@ -5,13 +5,13 @@
 """Pulsar's RabbitMQ queues: queue names, inspection over AMQP (pika) and the management API, and verdicts.
 
 Shared by the rabbitmq_queue_info module and the pulsar_endpoints inventory plugin. URLs and TLS settings come from
-module_utils/amqp.py; queue naming and verdicts are plain functions, tested without a broker.
+module_utils/amqp.py, queue names from module_utils/pulsar_names.py; verdicts are plain functions, tested without
+a broker.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import ssl
 import traceback
 import urllib.error
@@ -19,6 +19,12 @@ import urllib.parse
 
 from ansible.module_utils.urls import open_url
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import ssl_context
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import (  # noqa: F401 - re-exported
+    PULSAR_CONSUMED,
+    PULSAR_QUEUES,
+    manager_from_setup_queue,
+    pulsar_queue_names,
+)
 
 try:
     import pika
@@ -29,11 +35,6 @@ except ImportError:
 else:
     PIKA_IMPORT_ERROR = None
 
-# Pulsar consumes setup, kill and status (and status_update_ack with acknowledgements on); Galaxy consumes
-# status_update. See pulsar/client/amqp_exchange_factory.py and pulsar/messaging/bind_amqp.py.
-PULSAR_CONSUMED = ("setup", "kill", "status")
-PULSAR_QUEUES = PULSAR_CONSUMED + ("status_update",)
-
 
 class BrokerError(Exception):
     """A broker could not be read. kind is the verdict it leads to: unreachable, auth_failed or error."""
@@ -41,22 +42,6 @@ class BrokerError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
-
-
-def pulsar_queue_names(manager: str, queues=PULSAR_QUEUES) -> dict:
-    """Queue per role for a Pulsar manager: _default_ uses the prefix 'pulsar_', others 'pulsar_<manager>_'."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", manager or ""):
-        raise ValueError(f"Pulsar manager name '{manager}' may hold only letters, digits, '_', '.' and '-'")
-    prefix = "pulsar_" if manager == "_default_" else f"pulsar_{manager}_"
-    return {role: f"{prefix}_{role}" for role in queues}
-
-
-def manager_from_setup_queue(queue: str) -> str | None:
-    """'pulsar_production__setup' -> 'production'; 'pulsar__setup' -> '_default_'; anything else -> None."""
-    if queue == "pulsar__setup":
-        return "_default_"
-    match = re.fullmatch(r"pulsar_(.+)__setup", queue)
-    return match.group(1) if match else None
 
 
 def endpoint_verdict(queues: dict, roles: dict, max_ready: int) -> tuple[str, list[str]]:

@@ -15,11 +15,16 @@ APP = {"message_queue_url": "pyamqp://u:p@broker:5671//pulsar/x", "amqp_connect_
        "amqp_connect_ssl_cert_reqs": "cert_required", "managers": {"production": {}, "endpoint_check": {}}}
 
 
-@pytest.fixture
-def watchdog(tmp_path, monkeypatch):
+def load_watchdog():
     spec = importlib.util.spec_from_file_location("pulsar_watchdog", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def watchdog(tmp_path, monkeypatch):
+    module = load_watchdog()
     (tmp_path / "etc/lab").mkdir(parents=True)
     (tmp_path / "etc/lab/app.yml").write_text(json.dumps(APP))
     calls = types.SimpleNamespace(restarts=[], checks=[], uptime=600.0, consumers=[{}], error=None)
@@ -83,3 +88,10 @@ def test_an_unreachable_broker_is_no_reason_to_restart(watchdog, capsys):
     assert watchdog.restarts == []
     assert json.loads(capsys.readouterr().out)["reason"].startswith("broker unreachable")
     assert 'pulsar_watchdog_consumers_ok{server="lab"} 0' in metrics
+
+
+def test_pulsar_default_manager_has_the_queue_pulsar_names():
+    """A server with no managers of its own runs Pulsar's _default_ manager, whose setup queue is pulsar__setup."""
+    module = load_watchdog()
+    assert module.setup_queues({"message_queue_url": APP["message_queue_url"]}) == ["pulsar__setup"]
+    assert module.setup_queues(APP) == ["pulsar_endpoint_check__setup", "pulsar_production__setup"]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, queue_figures
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import pulsar_queue_names
 
 
 def log(event: str, **fields) -> None:
@@ -46,7 +47,8 @@ def broker_settings(app: dict) -> tuple[str, str | None]:
 
 
 def setup_queues(app: dict) -> list[str]:
-    return [f"pulsar_{manager}__setup" for manager in sorted(app.get("managers") or {"_default_": {}})]
+    managers = sorted(app.get("managers") or {"_default_": {}})
+    return [pulsar_queue_names(manager, ("setup",))["setup"] for manager in managers]
 
 
 def orphaned(url: str, ca_file: str | None, queues: list[str]) -> list[str]:
