@@ -19,7 +19,8 @@ import urllib.parse
 
 from ansible.module_utils.urls import open_url
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import ssl_context
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import (  # noqa: F401 - re-exported
+# Re-exported: the modules and plugins name queues through this module.
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import (  # noqa: F401 pylint: disable=unused-import
     PULSAR_CONSUMED,
     PULSAR_QUEUES,
     manager_from_setup_queue,
