@@ -24,7 +24,7 @@ PULSAR = "pulsar@lab_galaxy"
 VHOST = "/pulsar/lab_endpoint"
 STAGING = "/srv/pulsar/staging/lab_galaxy"
 PERSISTED = "/var/lib/pulsar/lab_galaxy/persisted_data"
-TERMINAL = ("ok", "error", "failed_metadata")
+FILL = f"{STAGING}/../fault-matrix-fill"  # the disk-full row's file, on the staging file system
 PAD_MB = 200
 WATCHDOG_INTERVAL, WATCHDOG_GRACE = 20, 30  # pulsar_watchdog_interval and _grace in the scenario
 
@@ -40,6 +40,19 @@ def sh(host: str, script: str, check: bool = True, timeout: float = 300) -> str:
 
 def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def lab_address(host: str) -> str:
+    return podman("inspect", host, "--format", f'{{{{(index .NetworkSettings.Networks "{LAB_NETWORK}").IPAddress}}}}')
+
+
+def pulsar_pid() -> str:
+    return sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
+
+
+def condor_job(runner_id: str) -> str:
+    """The HTCondor constraint that picks Pulsar's job RUNNER_ID."""
+    return f'Cmd == "{STAGING}/{runner_id}/command.sh"'
 
 
 def until(what: str, probe: Callable[[], object], timeout: float = 180, interval: float = 0.5):
@@ -83,10 +96,11 @@ class Matrix:
         return galaxy_job.upload(self.gi, self.history, content)
 
     def submit(self, seconds: int = 0, pad_mb: int = 0, dataset: str | None = None) -> dict:
-        inputs = {"input": {"src": "hda", "id": dataset or self.small}, "seconds": seconds, "pad_mb": pad_mb}
+        dataset = dataset or self.small
+        inputs = {"input": {"src": "hda", "id": dataset}, "seconds": seconds, "pad_mb": pad_mb}
         run = self.gi.tools.run_tool(self.history, self.sleep_tool, inputs)
-        return {"history": self.history, "input": dataset or self.small, "job": run["jobs"][0]["id"],
-                "output": run["outputs"][0]["id"], "expected_bytes": self.size(dataset or self.small) + pad_mb * 2**20}
+        return {"history": self.history, "input": dataset, "job": run["jobs"][0]["id"],
+                "output": run["outputs"][0]["id"], "expected_bytes": self.size(dataset) + pad_mb * 2**20}
 
     def size(self, dataset: str) -> int:
         return int(self.gi.datasets.show_dataset(dataset)["file_size"])
@@ -116,18 +130,23 @@ class Matrix:
 
     # --- the endpoint -------------------------------------------------------------------------------------------
     def wait_running(self, runner_id: str) -> None:
-        until("HTCondor to run the job", lambda: sh(HEAD, f"condor_q -allusers -constraint 'JobStatus == 2 && "
-                                                          f"Cmd == \"{STAGING}/{runner_id}/command.sh\"' -af ClusterId"))
+        until("HTCondor to run the job",
+              lambda: sh(HEAD, f"condor_q -allusers -constraint 'JobStatus == 2 && {condor_job(runner_id)}' -af ClusterId"))
 
     def condor_runs(self, runner_id: str) -> dict:
-        line = sh(HEAD, f"condor_history -limit 1 -constraint 'Cmd == \"{STAGING}/{runner_id}/command.sh\"' "
+        line = sh(HEAD, f"condor_history -limit 1 -constraint '{condor_job(runner_id)}' "
                         "-af ClusterId ExitCode NumJobStarts LastRemoteHost")
         keys = ("cluster", "exit_code", "starts", "host")
         return dict(zip(keys, line.split())) if line else {}
 
+    @staticmethod
+    def queue_column(column: str) -> dict:
+        """One figure of every queue on the endpoint's vhost, as rabbitmqctl reports it: {queue: value}."""
+        queues = json.loads(sh(BROKER, f"rabbitmqctl list_queues -p {VHOST} name {column} --formatter json"))
+        return {q["name"]: q[column] for q in queues}
+
     def setup_messages_ready(self) -> int:
-        queues = json.loads(sh(BROKER, f"rabbitmqctl list_queues -p {VHOST} name messages_ready --formatter json"))
-        return sum(q["messages_ready"] for q in queues if q["name"].endswith("__setup"))
+        return sum(ready for name, ready in self.queue_column("messages_ready").items() if name.endswith("__setup"))
 
     def restart_pulsar_when(self, condition: str, timeout: int = 120) -> str:
         """Inside the head (no round trip between seeing the stage and the restart): wait until the shell test
@@ -144,8 +163,7 @@ class Matrix:
         """, timeout=timeout + 60)
 
     def consumers(self, queue: str) -> int:
-        queues = json.loads(sh(BROKER, f"rabbitmqctl list_queues -p {VHOST} name consumers --formatter json"))
-        return sum(q["consumers"] for q in queues if q["name"] == queue)
+        return self.queue_column("consumers").get(queue, 0)
 
     def pulsar_consuming(self) -> bool:
         return self.consumers("pulsar_production__setup") > 0
@@ -252,8 +270,8 @@ def execute_node_lost(m: Matrix) -> Row:
     podman("stop", "--time", "10", EXEC)
     row.evidence = "idle again in condor_q while the node was away: " + until(
         "HTCondor to put the job back in the queue",
-        lambda: sh(HEAD, f"condor_q -allusers -constraint 'JobStatus == 1 && Cmd == \"{STAGING}/{runner_id}/command.sh\"' "
-                         "-af ClusterId"), timeout=120)
+        lambda: sh(HEAD, f"condor_q -allusers -constraint 'JobStatus == 1 && {condor_job(runner_id)}' -af ClusterId"),
+        timeout=120)
     podman("start", EXEC)
     row.fault_end = time.time()
     return m.conclude(row, [ids], [runner_id])
@@ -285,7 +303,7 @@ def galaxy_cut_off(m: Matrix, seconds: int = 60) -> Row:
         "pulsar-app 0.16.0 with pycurl files a connection failure's curl error code as an HTTP status "
         "(transient.py _status_is_transient), so the output upload to an unreachable Galaxy is never retried"))
     ids, runner_id = running_job(m, seconds=20)
-    address = podman("inspect", GALAXY, "--format", f'{{{{(index .NetworkSettings.Networks "{LAB_NETWORK}").IPAddress}}}}')
+    address = lab_address(GALAXY)
     podman("network", "disconnect", LAB_NETWORK, GALAXY)
     try:
         time.sleep(seconds)
@@ -301,17 +319,16 @@ def staging_disk_full(m: Matrix) -> Row:
     row = Row("staging disk full on the endpoint", "job starting", "clear failure", cause="No space left on device",
               known_issue=("pulsar-app 0.16.0 reports a failed setup with no message: the ENOSPC is in Pulsar's journal, "
                            "Galaxy shows only 'Remote job server indicated a problem'"))
-    fill = f"{STAGING}/../fault-matrix-fill"
     if sh(HEAD, f"stat -f -c %T {STAGING}") != "tmpfs":  # never fill a disk that is not the lab's own (scripts/lab-volumes.sh)
         raise RuntimeError(f"{STAGING} is not on the lab's size-limited tmpfs volume; run make lab-host first")
-    sh(HEAD, f"dd if=/dev/zero of={fill} bs=1M 2>/dev/null; [ $(df --output=avail -B1 {STAGING} | tail -1) -lt 1048576 ]")
+    sh(HEAD, f"dd if=/dev/zero of={FILL} bs=1M 2>/dev/null; [ $(df --output=avail -B1 {STAGING} | tail -1) -lt 1048576 ]")
     try:
         free = sh(HEAD, f"df --output=avail -B1 {STAGING} | tail -1")
         ids = m.submit()
         runner_id = m.runner_job_id(ids)
         m.finish(ids)  # the job ends, or the wait gives up, while the disk is still full
     finally:
-        sh(HEAD, f"rm -f {fill}")
+        sh(HEAD, f"rm -f {FILL}")
     row.evidence = f"{free} bytes free on the staging file system while the job started"
     row.fault_end = time.time()
     return m.conclude(row, [ids], [runner_id])
@@ -320,10 +337,10 @@ def staging_disk_full(m: Matrix) -> Row:
 def converge_during_job(m: Matrix) -> Row:
     row = Row("a converge that restarts Pulsar (changed setting)", "job running", "complete")
     ids, runner_id = running_job(m, seconds=30)
-    before = sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
+    before = pulsar_pid()
     try:
         changed = converge(m.inventory, {"pulsar_amqp_consumer_timeout": 3.0})
-        after = sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
+        after = pulsar_pid()
         row.evidence = f"the converge changed {changed} task(s); Pulsar's pid {before} -> {after}"
         row.fault_end = time.time()
         m.conclude(row, [ids], [runner_id])
@@ -366,8 +383,8 @@ def consumer_lost(m: Matrix) -> Row:
     row = Row("Pulsar alive with no setup consumer (its consume thread died)", "the next job sent meanwhile", "complete")
     # The upstream failure, reproduced: a consume thread that meets an error it does not retry quits, and Pulsar runs
     # on without it. Refusing Pulsar's read on the setup queue while its connections are closed is such an error.
-    head = podman("inspect", HEAD, "--format", f'{{{{(index .NetworkSettings.Networks "{LAB_NETWORK}").IPAddress}}}}')
-    pid = sh(HEAD, f"systemctl show -p MainPID --value {PULSAR}")
+    head = lab_address(HEAD)
+    pid = pulsar_pid()
     since = time.time()
     sh(BROKER, f"""
         rabbitmqctl set_permissions -p {VHOST} lab_endpoint '.*' '.*' '^(?!pulsar_production__setup$).*' >/dev/null
@@ -386,7 +403,7 @@ def consumer_lost(m: Matrix) -> Row:
                   check=False)
     row.evidence = (f"{quit_seen} consume thread(s) quit while Pulsar (pid {pid}) ran on; the setup consumer was back "
                     f"{row.fault_end - lost_at:.0f} s after the permission was restored, after {restarts} watchdog "
-                    f"restart(s) (pid now {sh(HEAD, f'systemctl show -p MainPID --value {PULSAR}')})")
+                    f"restart(s) (pid now {pulsar_pid()})")
     return m.conclude(row, [ids], [runner_id])
 
 
@@ -420,7 +437,7 @@ def restore() -> None:
     podman("start", EXEC)
     subprocess.run(["podman", "network", "connect", LAB_NETWORK, GALAXY], capture_output=True, check=False)
     sh(BROKER, "systemctl start rabbitmq-server", check=False)
-    sh(HEAD, f"rm -f {STAGING}/../fault-matrix-fill; systemctl start condor {PULSAR}", check=False)
+    sh(HEAD, f"rm -f {FILL}; systemctl start condor {PULSAR}", check=False)
 
 
 def main() -> int:
