@@ -20,6 +20,8 @@ podman rm -f "$builder" > /dev/null 2>&1 || true
 trap 'podman rm -f "$builder" > /dev/null 2>&1 || true' EXIT
 start=$SECONDS
 podman run -d --name "$builder" --systemd=always "$base" /sbin/init > /dev/null
+# `podman run -d` can return before the container counts as running, and exec refuses a container that does not.
+podman wait --condition running "$builder" > /dev/null
 # Like every lab host (molecule/shared/prepare.yml), the builder starts as a fresh server with its package lists.
 podman exec "$builder" apt-get update -qq > /dev/null
 # No CVMFS package is reachable from the lab (docs/lab.md): the image carries autofs and the settings only.

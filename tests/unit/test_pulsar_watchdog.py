@@ -1,6 +1,6 @@
 """The Pulsar watchdog's decisions, with the broker check and systemctl mocked: it restarts only a Pulsar that is
 active past its grace and whose setup queue still has no consumer when looked at again; never while the broker is
-away; and it counts what it did in its state and metrics files."""
+away; it counts what it did in its state and metrics files; and it names a staging file system under its floor."""
 import importlib.util
 import json
 import pathlib
@@ -12,7 +12,8 @@ from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job impo
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/pulsar/files/pulsar_watchdog.py"
 APP = {"message_queue_url": "pyamqp://u:p@broker:5671//pulsar/x", "amqp_connect_ssl_ca_certs": "/etc/pulsar/ca.crt",
-       "amqp_connect_ssl_cert_reqs": "cert_required", "managers": {"production": {}, "endpoint_check": {}}}
+       "amqp_connect_ssl_cert_reqs": "cert_required", "managers": {"production": {}, "endpoint_check": {}},
+       "staging_directory": "/srv/pulsar/staging/lab"}
 
 
 def load_watchdog():
@@ -27,7 +28,7 @@ def watchdog(tmp_path, monkeypatch):
     module = load_watchdog()
     (tmp_path / "etc/lab").mkdir(parents=True)
     (tmp_path / "etc/lab/app.yml").write_text(json.dumps(APP))
-    calls = types.SimpleNamespace(restarts=[], checks=[], uptime=600.0, consumers=[{}], error=None)
+    calls = types.SimpleNamespace(restarts=[], checks=[], uptime=600.0, consumers=[{}], error=None, free=8 * 2**30)
 
     def figures(url, queues, ca_file=None):
         calls.checks.append((url, tuple(queues), ca_file))
@@ -38,6 +39,7 @@ def watchdog(tmp_path, monkeypatch):
 
     monkeypatch.setattr(module, "queue_figures", figures)
     monkeypatch.setattr(module, "unit_uptime", lambda unit: calls.uptime)
+    monkeypatch.setattr(module.os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=calls.free // 4096, f_frsize=4096))
     monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(module.subprocess, "run", lambda argv, **kw: calls.restarts.append(argv))
 
@@ -95,3 +97,28 @@ def test_pulsar_default_manager_has_the_queue_pulsar_names():
     module = load_watchdog()
     assert module.setup_queues({"message_queue_url": APP["message_queue_url"]}) == ["pulsar__setup"]
     assert module.setup_queues(APP) == ["pulsar_endpoint_check__setup", "pulsar_production__setup"]
+
+
+def test_staging_under_its_floor_is_named_and_exported_but_restarts_nothing(watchdog, capsys):
+    watchdog.free = 3 * 2**20
+    metrics = watchdog.run()
+    low = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert low["event"] == "staging_low" and low["staging_directory"] == "/srv/pulsar/staging/lab"
+    assert low["reason"].startswith("/srv/pulsar/staging/lab has 3 MiB free, under the 1024 MiB floor")
+    assert f'pulsar_staging_free_bytes{{server="lab"}} {3 * 2**20}' in metrics
+    assert watchdog.restarts == []
+
+
+def test_staging_above_its_floor_is_not_reported(watchdog, capsys):
+    metrics = watchdog.run()
+    assert "staging_low" not in capsys.readouterr().out
+    assert f'pulsar_staging_free_bytes{{server="lab"}} {8 * 2**30}' in metrics
+
+
+def test_unreadable_staging_is_logged_not_fatal(watchdog, monkeypatch, capsys):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr("os.statvfs", refuse)
+    metrics = watchdog.run()
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["event"] == "staging_unknown"
+    assert "pulsar_staging_free_bytes" not in metrics and "pulsar_watchdog_consumers_ok" in metrics

@@ -1,4 +1,4 @@
-"""Restart one Galaxy server's Pulsar when its service runs but its setup queues have no consumer.
+"""Restart one Galaxy server's Pulsar when its service runs but its setup queues have no consumer; watch its staging space.
 
   pulsar_watchdog.py SERVER     (pulsar-watchdog@SERVER.service, from its timer)
 
@@ -8,6 +8,10 @@ with Pulsar's own AMQP credentials and TLS settings from its app.yml). A queue w
 after a short pause before anything is restarted, so a Pulsar in the middle of reconnecting is left alone; so is a
 Pulsar that started less than the grace period ago, and any Pulsar while the broker cannot be reached (a restart would
 not help). Each check logs one JSON line and rewrites a Prometheus text file with the restart count.
+
+It also reports a staging file system with less free space than its floor, as a "staging_low" line and a metric. On a
+full staging disk pulsar-app 0.16.0 fails each new job at setup and tells Galaxy no reason ("Remote job server
+indicated a problem"); this names the cause where operators look. Nothing is restarted for it.
 """
 from __future__ import annotations
 
@@ -57,7 +61,27 @@ def orphaned(url: str, ca_file: str | None, queues: list[str]) -> list[str]:
     return [queue for queue, figure in figures.items() if not figure["exists"] or figure["consumers"] == 0]
 
 
-def write_metrics(path: Path, server: str, restarts: int, consumers_ok: bool) -> None:
+def staging_free(app: dict) -> int:
+    """Bytes an unprivileged writer (Pulsar) may still use on the staging file system."""
+    figures = os.statvfs(app["staging_directory"])
+    return figures.f_bavail * figures.f_frsize
+
+
+def check_staging(app: dict, server: str, floor_mb: float) -> int | None:
+    staging = app["staging_directory"]
+    try:
+        free = staging_free(app)
+    except OSError as error:  # e.g. staging under /home, which the unit's ProtectHome hides
+        log("staging_unknown", server=server, staging_directory=staging, reason=str(error))
+        return None
+    if free < floor_mb * 2**20:
+        log("staging_low", server=server, staging_directory=staging, free_bytes=free,
+            reason=f"{staging} has {free / 2**20:.0f} MiB free, under the {floor_mb:g} MiB floor: "
+                   "new jobs fail at setup, and Galaxy is not told why")
+    return free
+
+
+def write_metrics(path: Path, server: str, restarts: int, consumers_ok: bool, staging_free_bytes: int | None) -> None:
     labels = f'server="{server}"'
     text = (
         "# HELP pulsar_watchdog_restarts_total Restarts of Pulsar by the watchdog because its setup queues had no consumer.\n"
@@ -70,6 +94,12 @@ def write_metrics(path: Path, server: str, restarts: int, consumers_ok: bool) ->
         "# TYPE pulsar_watchdog_last_check_timestamp_seconds gauge\n"
         f"pulsar_watchdog_last_check_timestamp_seconds{{{labels}}} {time.time():.0f}\n"
     )
+    if staging_free_bytes is not None:
+        text += (
+            "# HELP pulsar_staging_free_bytes Free bytes on the staging file system at the last check.\n"
+            "# TYPE pulsar_staging_free_bytes gauge\n"
+            f"pulsar_staging_free_bytes{{{labels}}} {staging_free_bytes}\n"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     partial.write_text(text)
@@ -82,12 +112,13 @@ def check(args: argparse.Namespace) -> int:
     state_file = Path(args.state_dir) / f"{args.server}.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {"restarts": 0}
     metrics = Path(args.metrics_dir) / f"pulsar_watchdog_{args.server}.prom"
+    app = yaml.safe_load((Path(args.config_dir) / args.server / "app.yml").read_text())
+    free = check_staging(app, args.server, args.staging_min_free)
     uptime = unit_uptime(unit)
     if uptime is None or uptime < args.grace:
         log("skipped", server=args.server, reason="not active" if uptime is None else f"up {uptime:.0f} s, in grace")
-        write_metrics(metrics, args.server, state["restarts"], consumers_ok=uptime is not None)
+        write_metrics(metrics, args.server, state["restarts"], uptime is not None, free)
         return 0
-    app = yaml.safe_load((Path(args.config_dir) / args.server / "app.yml").read_text())
     url, ca_file = broker_settings(app)
     queues = setup_queues(app)
     try:
@@ -97,7 +128,7 @@ def check(args: argparse.Namespace) -> int:
             missing = orphaned(url, ca_file, missing)
     except JobError as error:  # the broker is away or refuses: Pulsar reconnects by itself once it is back
         log("skipped", server=args.server, reason=str(error))
-        write_metrics(metrics, args.server, state["restarts"], consumers_ok=False)
+        write_metrics(metrics, args.server, state["restarts"], False, free)
         return 0
     if missing:
         log("restart", server=args.server, unit=unit, queues_without_consumer=missing,
@@ -109,7 +140,7 @@ def check(args: argparse.Namespace) -> int:
         state_file.write_text(json.dumps(state))
     else:
         log("ok", server=args.server, queues=queues)
-    write_metrics(metrics, args.server, state["restarts"], consumers_ok=not missing)
+    write_metrics(metrics, args.server, state["restarts"], not missing, free)
     return 0
 
 
@@ -122,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unit-prefix", default="pulsar@")
     parser.add_argument("--grace", type=float, default=60.0, help="seconds after Pulsar's start before it is judged")
     parser.add_argument("--confirm", type=float, default=10.0, help="seconds before a missing consumer is looked at again")
+    parser.add_argument("--staging-min-free", type=float, default=1024.0, help="MiB of free staging space below which it warns")
     return check(parser.parse_args(argv))
 
 
