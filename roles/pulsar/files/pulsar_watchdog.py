@@ -76,8 +76,8 @@ def check_staging(app: dict, server: str, floor_mb: float) -> int | None:
         return None
     if free < floor_mb * 2**20:
         log("staging_low", server=server, staging_directory=staging, free_bytes=free,
-            reason=f"{staging} has {free / 2**20:.0f} MiB free, under the {floor_mb:g} MiB floor: "
-                   "new jobs fail at setup, and Galaxy is not told why")
+            reason=f"{staging} has {free / 2**20:.0f} MiB free, under the {floor_mb:g} MiB floor: once it is full, "
+                   "new jobs fail at setup and Galaxy is not told why")
     return free
 
 
