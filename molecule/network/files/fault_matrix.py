@@ -203,12 +203,15 @@ def row_table(rows: list[Row]) -> str:
                            if r else "no run" for r in row.runs) or "-"
         recovery = f"{row.recovery_s} s" if row.recovery_s is not None else "-"
         result = "pass" if row.passed else f"FAIL: {row.problem}"
-        if row.known_issue:
-            result = (f"known upstream failure: {row.known_issue} ({row.problem})" if not row.passed
-                      else f"pass, although {row.known_issue} was expected")
+        if row.known_issue:  # the bug and what happened go below the table, which stays readable
+            result = "known upstream failure (below)" if not row.passed else "pass, although an upstream failure was expected (below)"
         lines.append(f"| {row.fault} | {row.stage} | {row.expected} | {galaxy} | {condor} | {recovery} | {row.lost} | {result} |")
     lines += ["", "How each row knows its fault hit the stage it names:", ""]
     lines += [f"{number}. {row.fault}: {row.evidence or '-'}" for number, row in enumerate(rows, 1)]
+    known = [row for row in rows if row.known_issue]
+    if known:
+        lines += ["", "Known upstream failures:", ""]
+        lines += [f"- {row.fault}: {row.known_issue}. What happened: {row.problem or 'the row passed'}" for row in known]
     return "\n".join(lines)
 
 
