@@ -25,6 +25,11 @@ def _vhost(url: str) -> tuple[str | None, str]:
         return None, str(error)
 
 
+def _broker_vhost(endpoint: dict) -> str:
+    """The vhost of a rabbitmq_pulsar_endpoints item, with the rabbitmq role's default."""
+    return endpoint.get("vhost") or f"/pulsar/{endpoint['name']}"
+
+
 def _shared(owners: dict[str, list[str]]) -> list[str]:
     """'a and b share vhost /v' for each vhost that more than one owner uses."""
     return [f"{' and '.join(sorted(names))} share vhost {vhost}" for vhost, names in sorted(owners.items())
@@ -45,7 +50,7 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
     for broker, endpoints in sorted(brokers.items()):
         owners: dict[str, list[str]] = {}
         for endpoint in _present(endpoints):
-            owners.setdefault(endpoint.get("vhost") or f"/pulsar/{endpoint['name']}", []).append(endpoint["name"])
+            owners.setdefault(_broker_vhost(endpoint), []).append(endpoint["name"])
         served |= set(owners)
         problems += [f"broker {broker}: endpoints {shared}" for shared in _shared(owners)]
 
@@ -88,7 +93,7 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
     if galaxies:
         for broker, endpoints in sorted(brokers.items()):
             for endpoint in _present(endpoints):
-                vhost = endpoint.get("vhost") or f"/pulsar/{endpoint['name']}"
+                vhost = _broker_vhost(endpoint)
                 if vhost not in used:
                     problems.append(f"broker {broker}: endpoint {endpoint['name']} (vhost {vhost}) is used by no Galaxy "
                                     "server in the inventory: add it to a usegalaxy_replica_pulsar_endpoints, or set its "

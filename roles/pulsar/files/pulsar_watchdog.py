@@ -61,19 +61,15 @@ def orphaned(url: str, ca_file: str | None, queues: list[str]) -> list[str]:
     return [queue for queue, figure in figures.items() if not figure["exists"] or figure["consumers"] == 0]
 
 
-def staging_free(app: dict) -> int:
-    """Bytes an unprivileged writer (Pulsar) may still use on the staging file system."""
-    figures = os.statvfs(app["staging_directory"])
-    return figures.f_bavail * figures.f_frsize
-
-
 def check_staging(app: dict, server: str, floor_mb: float) -> int | None:
+    """Bytes an unprivileged writer (Pulsar) may still use on the staging file system; a line when under the floor."""
     staging = app["staging_directory"]
     try:
-        free = staging_free(app)
+        figures = os.statvfs(staging)
     except OSError as error:  # e.g. staging under /home, which the unit's ProtectHome hides
         log("staging_unknown", server=server, staging_directory=staging, reason=str(error))
         return None
+    free = figures.f_bavail * figures.f_frsize
     if free < floor_mb * 2**20:
         log("staging_low", server=server, staging_directory=staging, free_bytes=free,
             reason=f"{staging} has {free / 2**20:.0f} MiB free, under the {floor_mb:g} MiB floor: once it is full, "
