@@ -14,7 +14,8 @@ export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
 .PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
-	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge
+	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge \
+	bench-network-routing
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -100,3 +101,7 @@ bench-lab-connection: collection lab-host ## time no-op tasks on a lab container
 
 bench-network-converge: collection lab-host ## time the network scenario's converge from bare containers and its re-run
 	python tests/benchmarks/endpoint_converge.py --scenario network
+
+bench-network-routing: collection lab-host ## a burst of 20 jobs on two endpoints against one, and the failover time
+	molecule create -s network && molecule prepare -s network && molecule converge -s network
+	python tests/benchmarks/network_routing.py; rc=$$?; molecule destroy -s network; exit $$rc

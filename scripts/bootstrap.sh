@@ -10,7 +10,7 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
-packages=(podman runc debootstrap uidmap python3-venv shellcheck openssh-client)
+packages=(podman runc debootstrap uidmap python3-venv shellcheck openssh-client chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

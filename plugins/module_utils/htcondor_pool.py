@@ -10,8 +10,10 @@ CollectorClient works on plain dicts, so it is tested without a pool.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+import subprocess
 import time
 import traceback
 
@@ -129,6 +131,57 @@ class CollectorClient:
             for kind, (ad_type, attrs) in DAEMON_QUERIES.items():
                 pool["daemons"][kind] = self.query(ad_type, attrs)
         return pool
+
+
+def read_local_pool(condor_status: str = "condor_status", timeout: float = 20.0) -> dict:
+    """The same ads as CollectorClient.read_pool, read with the host's own condor_status, its configuration and
+    credentials (on a Pulsar head, which needs no Python bindings for it)."""
+    def query(option: str, attrs) -> list[dict]:
+        command = [condor_status, option, "-json", "-attributes", ",".join(attrs)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise PoolQueryError(f"{' '.join(command[:2])} failed: {err}") from None
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+            raise PoolQueryError(f"{' '.join(command[:2])} failed: {reason}")
+        return json.loads(done.stdout) if done.stdout.strip() else []
+
+    # -slots: the slot ads (the bindings' AdTypes.Startd); -startd would give one daemon ad per machine.
+    pool = {"slots": query("-slots", SLOT_ATTRS), "daemons": {}}
+    for kind, (_ad_type, attrs) in DAEMON_QUERIES.items():
+        pool["daemons"][kind] = query(f"-{kind}", attrs)
+    return pool
+
+
+def last_completion(condor_history: str = "condor_history", timeout: float = 20.0) -> float | None:
+    """When the last job in this host's schedd history completed (epoch seconds); None when none did or it cannot be
+    read."""
+    try:
+        done = subprocess.run([condor_history, "-limit", "1", "-af", "CompletionDate"], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    try:
+        completed = float(done.stdout.split()[0])
+    except (IndexError, ValueError):
+        return None
+    return completed if done.returncode == 0 and completed > 0 else None
+
+
+def routing_summary(summary: dict) -> dict:
+    """What the network's routing needs from a pool: down (no job can run), degraded or up, and its free and total
+    resources. Down is what stops every job: no collector, negotiator, schedd or execute slot."""
+    if not summary.get("collector_reachable"):
+        return {"state": "down", "reasons": [summary.get("error", "collector unreachable")], "free": {}, "total": {}}
+    state, reasons = verdict(summary)
+    daemons = summary["daemons"]
+    fatal = not daemons.get("negotiator") or not daemons.get("schedd") or not summary["slots"]["total"]
+    resources = summary["resources"]
+    return {"state": "down" if fatal else ("up" if state == "healthy" else "degraded"), "reasons": reasons,
+            "free": {key: value["unclaimed"] for key, value in resources.items()},
+            "total": {key: value["total"] for key, value in resources.items()},
+            "jobs": summary["jobs"]["total"]}
 
 
 def _number(value) -> float:

@@ -10,6 +10,8 @@ URL's password."""
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import UrlError, parse_url
 
 
@@ -98,4 +100,92 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
                     problems.append(f"broker {broker}: endpoint {endpoint['name']} (vhost {vhost}) is used by no Galaxy "
                                     "server in the inventory: add it to a usegalaxy_replica_pulsar_endpoints, or set its "
                                     "state to absent")
+    return problems
+
+
+# --- One description of the network (pulsar_network), from which each role's variables derive ---------------------
+#
+# pulsar_network:
+#   broker: {host: mq.example.org, port: 5671}
+#   galaxy_servers: [{name: usegalaxy_eu}, ...]
+#   endpoints:
+#     - {name: site_a, password: VAULTED, galaxy_servers: [usegalaxy_eu], staging_root: /srv/pulsar/staging,
+#        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], state: present}
+#
+# Each (endpoint, Galaxy server) pair gets its own vhost, /pulsar/ENDPOINT/GALAXY, and user, ENDPOINT.GALAXY: a Pulsar
+# head runs one service per Galaxy server, and two services on one vhost would consume each other's queues.
+
+ENDPOINT_DEFAULTS = {"staging_root": "/srv/pulsar/staging", "manager": "production", "cores": 1, "mem": 4, "gpus": 0,
+                     "tags": [], "state": "present"}
+
+
+def _endpoints(network: dict) -> list[dict]:
+    every_galaxy = [galaxy["name"] for galaxy in network.get("galaxy_servers") or []]
+    return [{**ENDPOINT_DEFAULTS, "galaxy_servers": every_galaxy, **endpoint} for endpoint in network.get("endpoints") or []]
+
+
+def pair_vhost(endpoint: str, galaxy: str) -> str:
+    return f"/pulsar/{endpoint}/{galaxy}"
+
+
+def pair_user(endpoint: str, galaxy: str) -> str:
+    return f"{endpoint}.{galaxy}"
+
+
+def _url(network: dict, endpoint: dict, galaxy: str) -> str:
+    broker = network["broker"]
+    return (f"pyamqp://{pair_user(endpoint['name'], galaxy)}:{endpoint['password']}@{broker['host']}:"
+            f"{broker.get('port', 5671)}/{pair_vhost(endpoint['name'], galaxy)}?ssl=1")
+
+
+def broker_endpoints(network: dict) -> list[dict]:
+    """rabbitmq_pulsar_endpoints: a vhost and user per (endpoint, Galaxy server); an absent endpoint's are removed."""
+    return [{"name": pair_user(endpoint["name"], galaxy), "user": pair_user(endpoint["name"], galaxy),
+             "vhost": pair_vhost(endpoint["name"], galaxy), "password": endpoint.get("password"),
+             "state": endpoint["state"]}
+            for endpoint in _endpoints(network) for galaxy in endpoint["galaxy_servers"]]
+
+
+def pulsar_servers(network: dict, endpoint_name: str) -> list[dict]:
+    """pulsar_galaxy_servers of ENDPOINT_NAME's head: one Pulsar service per Galaxy server it serves."""
+    endpoint = next((e for e in _endpoints(network) if e["name"] == endpoint_name), None)
+    if endpoint is None:
+        raise ValueError(f"pulsar_network has no endpoint named {endpoint_name}")
+    return [{"name": galaxy, "message_queue_url": _url(network, endpoint, galaxy),
+             "staging_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy}", "state": endpoint["state"]}
+            for galaxy in endpoint["galaxy_servers"]]
+
+
+def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
+    """usegalaxy_replica_pulsar_endpoints of GALAXY_NAME: a runner and a TPV destination per present endpoint it uses;
+    jobs_directory is where that endpoint's Pulsar stages this Galaxy's jobs, by construction."""
+    return [{"name": endpoint["name"], "amqp_url": _url(network, endpoint, galaxy_name), "manager": endpoint["manager"],
+             "jobs_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy_name}", "cores": endpoint["cores"],
+             "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"]}
+            for endpoint in _endpoints(network)
+            if endpoint["state"] == "present" and galaxy_name in endpoint["galaxy_servers"]]
+
+
+def description_problems(network: dict) -> list[str]:
+    """What makes a pulsar_network description unusable, one line each, without passwords."""
+    problems = []
+    if not (network.get("broker") or {}).get("host"):
+        problems.append("pulsar_network.broker.host is missing: the name Pulsar and Galaxy connect to over TLS")
+    galaxies = [galaxy.get("name", "") for galaxy in network.get("galaxy_servers") or []]
+    names = [endpoint.get("name", "") for endpoint in network.get("endpoints") or []]
+    for kind, listed in (("galaxy_servers", galaxies), ("endpoints", names)):
+        bad = [name for name in listed if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_]*$", name)]
+        if bad:
+            problems.append(f"pulsar_network.{kind} names must be letters, digits and '_': {', '.join(map(repr, bad))}")
+        twice = sorted({name for name in listed if listed.count(name) > 1})
+        if twice:
+            problems.append(f"pulsar_network.{kind} names appear twice: {', '.join(twice)}")
+    for endpoint in _endpoints(network):
+        unknown = [galaxy for galaxy in endpoint["galaxy_servers"] if galaxy not in galaxies]
+        if unknown:
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: unknown Galaxy servers {', '.join(unknown)}")
+        if endpoint["state"] == "present" and not endpoint["galaxy_servers"]:
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')} serves no Galaxy server")
+        if endpoint["state"] not in ("present", "absent"):
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: state must be present or absent")
     return problems

@@ -29,17 +29,21 @@ import uuid
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import kombu_connection, pulsar_client_params
 
+# kombu alone is enough for queue_figures: Galaxy's health collector uses it in Galaxy's virtualenv, whose
+# pulsar-galaxy-lib (0.15) has no staging.inputs.
 try:
     import kombu
+except ImportError:
+    kombu = None
+try:
     from pulsar.client.manager import build_client_manager
     from pulsar.client.staging.inputs import CLIENT_INPUT_PATH_TYPES, ClientInput, ClientInputs
     from pulsar.client.staging.models import ClientJobDescription, ClientOutputs
     from pulsar.client.staging.up import submit_job
 except ImportError:
-    kombu = None
     PULSAR_IMPORT_ERROR = traceback.format_exc()
 else:
-    PULSAR_IMPORT_ERROR = None
+    PULSAR_IMPORT_ERROR = None if kombu else "ImportError: No module named 'kombu'"
 
 PLACEHOLDER = re.compile(r"\{(input|output):([^{}]*)\}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -188,10 +192,15 @@ def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: 
                     except Exception:  # the broker already closed it after a 404
                         pass
     except Exception as err:  # kombu and py-amqp raise many kinds; the first line says what happened
-        text = str(err).splitlines()[0] if str(err) else type(err).__name__
-        kind = "refused" if re.search(r"ACCESS_REFUSED|NOT_ALLOWED|access to vhost|Login was refused", text, re.I) else "unreachable"
-        raise JobError(kind, f"broker {kind}: {text}") from None
+        raise broker_failure(err) from None
     return figures
+
+
+def broker_failure(err: Exception) -> JobError:
+    """A kombu or py-amqp failure as a JobError: refused (credentials, vhost, permissions) or unreachable."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    kind = "refused" if re.search(r"ACCESS_REFUSED|NOT_ALLOWED|access to vhost|Login was refused", text, re.I) else "unreachable"
+    return JobError(kind, f"broker {kind}: {text}")
 
 
 class _Tool:

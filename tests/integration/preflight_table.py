@@ -173,6 +173,12 @@ USEGALAXY_REPLICA_CASES = {
     "repository without an owner": ({"usegalaxy_replica_tool_shed_repositories": [{"name": "pn_tac"}]}, "need a name and an owner"),
     "Tool Shed without a URL scheme": ({"usegalaxy_replica_tool_sheds": [{"name": "lab", "url": "toolshed.lab"}]}, "http(s) url"),
     "no job handler": ({"usegalaxy_replica_job_handlers": 0}, "without a job handler no job runs"),
+    "status page user with a placeholder password": (
+        {"usegalaxy_replica_status_users": [{"name": "ops", "password": "CHANGE-ME"}]},
+        "the status page password of ops is a placeholder"),
+    "status page user name that breaks the password file": (
+        {"usegalaxy_replica_status_users": [{"name": "ops:x", "password": "status-password-long-enough"}]},
+        "usegalaxy_replica_status_users item ops:x"),
     "Celery broker not a URL": ({"usegalaxy_replica_celery_broker_url": "mq.example.org"}, "or a kombu URL"),
     # Configuration injection: these go into systemd units and nginx's site.
     "server name with a trailing newline": ({"usegalaxy_replica_server_name": "galaxy.example.org\n"},

@@ -28,7 +28,8 @@ def watchdog(tmp_path, monkeypatch):
     module = load_watchdog()
     (tmp_path / "etc/lab").mkdir(parents=True)
     (tmp_path / "etc/lab/app.yml").write_text(json.dumps(APP))
-    calls = types.SimpleNamespace(restarts=[], checks=[], uptime=600.0, consumers=[{}], error=None, free=8 * 2**30)
+    calls = types.SimpleNamespace(restarts=[], checks=[], uptime=600.0, consumers=[{}], error=None, free=8 * 2**30,
+                                  reports=[], publish_error=None, pool={"state": "up", "free": {"cpus": 2}, "total": {"cpus": 2}})
 
     def figures(url, queues, ca_file=None):
         calls.checks.append((url, tuple(queues), ca_file))
@@ -37,7 +38,15 @@ def watchdog(tmp_path, monkeypatch):
         answer = calls.consumers.pop(0) if len(calls.consumers) > 1 else calls.consumers[0]
         return {q: {"exists": True, "messages_ready": 0, "consumers": answer.get(q, 1)} for q in queues}
 
+    def publish(url, report, ca_file=None):
+        if calls.publish_error:
+            raise calls.publish_error
+        calls.reports.append((url, report, ca_file))
+
     monkeypatch.setattr(module, "queue_figures", figures)
+    monkeypatch.setattr(module, "publish_report", publish)
+    monkeypatch.setattr(module, "pool_report", lambda: calls.pool)
+    monkeypatch.setattr(module, "last_completion", lambda: 1_800_000_000.0)
     monkeypatch.setattr(module, "unit_uptime", lambda unit: calls.uptime)
     monkeypatch.setattr(module.os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=calls.free // 4096, f_frsize=4096))
     monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
@@ -122,3 +131,36 @@ def test_unreadable_staging_is_logged_not_fatal(watchdog, monkeypatch, capsys):
     metrics = watchdog.run()
     assert json.loads(capsys.readouterr().out.splitlines()[0])["event"] == "staging_unknown"
     assert "pulsar_staging_free_bytes" not in metrics and "pulsar_watchdog_consumers_ok" in metrics
+
+
+def test_each_check_publishes_the_health_report_on_the_servers_vhost(watchdog):
+    watchdog.run()
+    [(url, report, ca_file)] = watchdog.reports
+    assert (url, ca_file) == ("pyamqp://u:p@broker:5671//pulsar/x?ssl=1", "/etc/pulsar/ca.crt")
+    assert (report["server"], report["pool"], report["consumers_ok"], report["staging_free_bytes"],
+            report["last_job_completed"]) == ("lab", watchdog.pool, True, 8 * 2**30, 1_800_000_000.0)
+
+
+def test_a_pulsar_that_is_down_still_reports_its_pool_and_no_consumer(watchdog):
+    watchdog.uptime = None
+    watchdog.run()
+    assert watchdog.reports[0][1]["consumers_ok"] is False
+
+
+def test_a_report_the_broker_refuses_is_logged_and_the_check_goes_on(watchdog, capsys):
+    watchdog.publish_error = JobError("refused", "broker refused: ACCESS_REFUSED")
+    metrics = watchdog.run()
+    assert 'pulsar_watchdog_consumers_ok{server="lab"} 1' in metrics
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[-1] == {"event": "report_failed", "server": "lab", "reason": "broker refused: ACCESS_REFUSED"}
+
+
+def test_a_pool_that_cannot_be_read_is_reported_down_with_the_reason(monkeypatch):
+    module = load_watchdog()
+
+    def fail():
+        raise module.PoolQueryError("condor_status -slots failed: CEDAR:6001:Failed to connect")
+
+    monkeypatch.setattr(module, "read_local_pool", fail)
+    assert module.pool_report() == {"state": "down", "reasons": ["condor_status -slots failed: CEDAR:6001:Failed to connect"],
+                                    "free": {}, "total": {}}

@@ -22,7 +22,8 @@ BROKER, GALAXY, HEAD, EXEC = "net-broker", "net-galaxy", "net-head", "net-exec"
 LAB_NETWORK = "lab-network"
 PULSAR = "pulsar@lab_galaxy"
 WATCHDOG = "pulsar-watchdog@lab_galaxy"
-VHOST = "/pulsar/lab_endpoint"
+VHOST = "/pulsar/lab_endpoint/lab_galaxy"  # pulsar_network: a vhost per (endpoint, Galaxy server)
+AMQP_USER = "lab_endpoint.lab_galaxy"
 STAGING = "/srv/pulsar/staging/lab_galaxy"
 PERSISTED = "/var/lib/pulsar/lab_galaxy/persisted_data"
 FILL = f"{STAGING}/../fault-matrix-fill"  # the disk-full row's file, on the staging file system
@@ -416,11 +417,11 @@ def consumer_lost(m: Matrix) -> Row:
     pid = pulsar_pid()
     since = time.time()
     sh(BROKER, f"""
-        rabbitmqctl set_permissions -p {VHOST} lab_endpoint '.*' '.*' '^(?!pulsar_production__setup$).*' >/dev/null
+        rabbitmqctl set_permissions -p {VHOST} {AMQP_USER} '.*' '.*' '^(?!pulsar_production__setup$).*' >/dev/null
         rabbitmqctl list_connections pid name -q | awk -F '\\t' 'index($2, "{head}:") == 1 {{print $1}}' |
           while read -r connection; do rabbitmqctl close_connection "$connection" 'fault matrix' >/dev/null; done
         sleep 5
-        rabbitmqctl set_permissions -p {VHOST} lab_endpoint '.*' '.*' '.*' >/dev/null
+        rabbitmqctl set_permissions -p {VHOST} {AMQP_USER} '.*' '.*' '.*' >/dev/null
     """)
     lost_at = time.time()
     quit_seen = journal_since(PULSAR, since, "consumer quitting")

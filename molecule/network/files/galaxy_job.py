@@ -5,6 +5,8 @@ user would; print the result as JSON.
                                            pn_tac: the Tool Shed tool); print the ids
   galaxy_job.py URL CA_FILE wait ... wait for that job (ids as printed by submit) and print its state and output
   galaxy_job.py URL CA_FILE state ... print the job's and output's states now
+  galaxy_job.py URL CA_FILE burst TOOL N   start N jobs of TOOL at once on one dataset, wait for them all and print
+                                           each one's result (where it ran: its runner), with the wall time
 The admin API key comes from the environment (GALAXY_API_KEY), never the command line.
 """
 import json
@@ -82,11 +84,26 @@ def wait(gi, ids, timeout=600, fetch=True):
     return now
 
 
+def burst(gi, tool, count):
+    content, tool_inputs = TOOLS[tool]
+    history = gi.histories.create_history(f"pulsar network burst of {count}")["id"]
+    dataset = upload(gi, history, content)
+    tool_id, inputs = tool_inputs(gi, dataset)
+    started = time.monotonic()
+    runs = [gi.tools.run_tool(history, tool_id, inputs) for _run in range(int(count))]
+    jobs = [{"history": history, "input": dataset, "job": run["jobs"][0]["id"], "output": run["outputs"][0]["id"]}
+            for run in runs]
+    results = [wait(gi, ids, fetch=False) for ids in jobs]
+    return {"jobs": results, "wall_s": round(time.monotonic() - started, 1),
+            "runners": {runner: sum(r["runner"] == runner for r in results) for runner in {r["runner"] for r in results}}}
+
+
 def main():
     url, ca_file, action = sys.argv[1:4]
     gi = galaxy(url, ca_file)
-    ids = json.loads(sys.argv[4]) if len(sys.argv) > 4 and action != "submit" else None
-    result = {"submit": lambda: submit(gi, *sys.argv[4:5]), "wait": lambda: wait(gi, ids), "state": lambda: state(gi, ids)}[action]()
+    ids = json.loads(sys.argv[4]) if action in ("wait", "state") else None
+    result = {"submit": lambda: submit(gi, *sys.argv[4:5]), "wait": lambda: wait(gi, ids), "state": lambda: state(gi, ids),
+              "burst": lambda: burst(gi, *sys.argv[4:6])}[action]()
     print(json.dumps(result))
 
 

@@ -12,6 +12,10 @@ not help). Each check logs one JSON line and rewrites a Prometheus text file wit
 It also reports a staging file system with less free space than its floor, as a "staging_low" line and a metric. On a
 full staging disk pulsar-app 0.16.0 fails each new job at setup and tells Galaxy no reason ("Remote job server
 indicated a problem"); this names the cause where operators look. Nothing is restarted for it.
+
+Each check also publishes the endpoint's health report on the Galaxy server's own vhost (module_utils/health_reports.py):
+its HTCondor pool's state and free resources, read with the head's condor_status, which the Galaxy side's routing
+reads there (module_utils/routing.py). The Galaxy side needs no port at the provider for it.
 """
 from __future__ import annotations
 
@@ -24,6 +28,14 @@ import time
 from pathlib import Path
 
 import yaml
+from ansible_collections.esg.pulsar_network.plugins.module_utils.health_reports import publish_report
+from ansible_collections.esg.pulsar_network.plugins.module_utils.htcondor_pool import (
+    PoolQueryError,
+    last_completion,
+    read_local_pool,
+    routing_summary,
+    summarise_pool,
+)
 from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, queue_figures
 from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import pulsar_queue_names
 
@@ -77,6 +89,25 @@ def check_staging(app: dict, server: str, floor_mb: float) -> int | None:
     return free
 
 
+def pool_report() -> dict:
+    """The pool as the network's routing sees it; a pool that cannot be read is down, with the reason."""
+    try:
+        return routing_summary(summarise_pool(read_local_pool()))
+    except PoolQueryError as error:
+        return {"state": "down", "reasons": [str(error)], "free": {}, "total": {}}
+
+
+def report_health(url: str, ca_file: str | None, server: str, consumers_ok: bool, staging_free: int | None) -> None:
+    report = {"time": time.time(), "server": server, "pool": pool_report(), "consumers_ok": consumers_ok,
+              "staging_free_bytes": staging_free, "last_job_completed": last_completion()}
+    try:
+        publish_report(url, report, ca_file)
+    except JobError as error:
+        log("report_failed", server=server, reason=str(error))
+        return
+    log("reported", server=server, pool_state=report["pool"]["state"], free=report["pool"]["free"])
+
+
 def write_metrics(path: Path, server: str, restarts: int, consumers_ok: bool, staging_free_bytes: int | None) -> None:
     labels = f'server="{server}"'
     text = (
@@ -110,12 +141,13 @@ def check(args: argparse.Namespace) -> int:
     metrics = Path(args.metrics_dir) / f"pulsar_watchdog_{args.server}.prom"
     app = yaml.safe_load((Path(args.config_dir) / args.server / "app.yml").read_text())
     free = check_staging(app, args.server, args.staging_min_free)
+    url, ca_file = broker_settings(app)
     uptime = unit_uptime(unit)
     if uptime is None or uptime < args.grace:
         log("skipped", server=args.server, reason="not active" if uptime is None else f"up {uptime:.0f} s, in grace")
         write_metrics(metrics, args.server, state["restarts"], uptime is not None, free)
+        report_health(url, ca_file, args.server, uptime is not None, free)
         return 0
-    url, ca_file = broker_settings(app)
     queues = setup_queues(app)
     try:
         missing = orphaned(url, ca_file, queues)
@@ -137,6 +169,7 @@ def check(args: argparse.Namespace) -> int:
     else:
         log("ok", server=args.server, queues=queues)
     write_metrics(metrics, args.server, state["restarts"], not missing, free)
+    report_health(url, ca_file, args.server, not missing, free)
     return 0
 
 

@@ -173,3 +173,51 @@ def test_token_and_token_file_are_exclusive(tmp_path):
     assert hp.read_token(" inline ", None) == "inline"
     with pytest.raises(hp.PoolQueryError, match="give token or token_file, not both"):
         hp.read_token("inline", str(token_file))
+
+
+def test_routing_summary_gives_the_free_resources_and_downs_only_what_stops_every_job():
+    summary = hp.routing_summary(hp.summarise_pool(pool(), NOW))
+    assert (summary["state"], summary["free"], summary["total"]) == (
+        "up", {"cpus": 11, "memory_mb": 54000, "gpus": 1},
+        {"cpus": 18, "memory_mb": 68000, "gpus": 2})
+    for change in (dict(negotiator=False), dict(slots=[]), dict(schedds=[])):
+        assert hp.routing_summary(hp.summarise_pool(pool(**change), NOW))["state"] == "down", change
+    held = dict(schedds=[{"Name": "head", "Machine": "head", "LastHeardFrom": NOW, "TotalIdleJobs": 0,
+                          "TotalRunningJobs": 0, "TotalHeldJobs": 4}])
+    assert hp.routing_summary(hp.summarise_pool(pool(**held), NOW))["state"] == "degraded"
+    assert hp.routing_summary({"collector_reachable": False, "error": "refused"})["state"] == "down"
+
+
+def test_read_local_pool_asks_condor_status_for_each_kind_of_ad(tmp_path):
+    fake = tmp_path / "condor_status"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$0.calls"\n'
+                    'case "$1" in -slots) echo \'[{"Name": "slot1@wn1", "SlotType": "Partitionable", "Cpus": 2, '
+                    '"TotalSlotCpus": 2}]\';; -schedd) echo \'[{"Name": "head"}]\';; *) ;; esac\n')
+    fake.chmod(0o755)
+    read = hp.read_local_pool(str(fake))
+    assert read["slots"] == [{"Name": "slot1@wn1", "SlotType": "Partitionable", "Cpus": 2, "TotalSlotCpus": 2}]
+    assert read["daemons"]["schedd"] == [{"Name": "head"}] and read["daemons"]["negotiator"] == []
+    calls = (tmp_path / "condor_status.calls").read_text().splitlines()
+    assert [call.split()[:2] for call in calls] == [["-slots", "-json"], ["-collector", "-json"], ["-negotiator", "-json"],
+                                                    ["-schedd", "-json"], ["-master", "-json"]]
+
+
+def test_read_local_pool_names_condor_status_failures(tmp_path):
+    fake = tmp_path / "condor_status"
+    fake.write_text('#!/bin/sh\necho "Error: communication error" >&2\necho "CEDAR:6001:Failed to connect" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    with pytest.raises(hp.PoolQueryError, match="condor_status -slots failed: CEDAR:6001:Failed to connect$"):
+        hp.read_local_pool(str(fake))
+    with pytest.raises(hp.PoolQueryError, match="missing -slots failed: .*No such file"):
+        hp.read_local_pool(str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("output, code, expected", [
+    ("1800000000\n", 0, 1_800_000_000.0), ("", 0, None), ("undefined\n", 0, None), ("1800000000\n", 1, None),
+])
+def test_last_completion_reads_the_schedds_history(tmp_path, output, code, expected):
+    fake = tmp_path / "condor_history"
+    fake.write_text(f"#!/bin/sh\nprintf '{output}'\nexit {code}\n")
+    fake.chmod(0o755)
+    assert hp.last_completion(str(fake)) == expected
+    assert hp.last_completion(str(tmp_path / "missing")) is None

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: ESG Pulsar Network engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""An endpoint's health report, carried over the broker on the endpoint's own vhost.
+
+The endpoint (its watchdog, on the Pulsar head) publishes; the Galaxy side reads. The queue keeps only the latest
+report (x-max-length 1, dropping the oldest), and a reader puts back what it read, so several readers may look and
+none needs an inbound port at the provider. The report carries its own time: routing.endpoint_verdict treats an old
+one as unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+
+from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import kombu_connection
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, broker_failure
+from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import HEALTH_QUEUE
+
+try:
+    import kombu
+except ImportError:
+    kombu = None
+    KOMBU_IMPORT_ERROR = traceback.format_exc()
+else:
+    KOMBU_IMPORT_ERROR = None
+
+QUEUE_ARGUMENTS = {"x-max-length": 1, "x-overflow": "drop-head"}
+
+
+def _connection(url: str, ca_file: str | None, timeout: float):
+    kombu_url, ssl_options = kombu_connection(url, ca_file)
+    return kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout)
+
+
+def publish_report(url: str, report: dict, ca_file: str | None = None, timeout: float = 10.0) -> None:
+    """Replace the report waiting on URL's vhost with REPORT. Raises JobError when the broker cannot be used."""
+    try:
+        with _connection(url, ca_file, timeout) as connection:
+            connection.ensure_connection(max_retries=1)
+            channel = connection.channel()
+            channel.queue_declare(queue=HEALTH_QUEUE, durable=True, auto_delete=False, arguments=QUEUE_ARGUMENTS)
+            kombu.Producer(channel).publish(report, exchange="", routing_key=HEALTH_QUEUE, serializer="json")
+    except JobError:
+        raise
+    except Exception as err:  # kombu and py-amqp raise many kinds; the first line says what happened
+        raise broker_failure(err) from None
+
+
+def peek_report(url: str, ca_file: str | None = None, timeout: float = 10.0) -> dict | None:
+    """The report waiting on URL's vhost, left in place; None when the endpoint has published none (or another
+    reader holds it this instant). Raises JobError when the broker cannot be used."""
+    try:
+        with _connection(url, ca_file, timeout) as connection:
+            connection.ensure_connection(max_retries=1)
+            channel = connection.channel()
+            try:
+                channel.queue_declare(queue=HEALTH_QUEUE, passive=True)
+            except connection.channel_errors:  # never published: no queue yet
+                return None
+            message = channel.basic_get(queue=HEALTH_QUEUE, no_ack=False)
+            if message is None:
+                return None
+            channel.basic_reject(message.delivery_tag, requeue=True)
+    except Exception as err:
+        raise broker_failure(err) from None
+    try:
+        report = json.loads(message.body)
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None

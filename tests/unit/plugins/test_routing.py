@@ -1,0 +1,102 @@
+"""Routing that follows endpoint health: verdicts from the broker's view and an endpoint's report, and the choice."""
+import json
+import random
+from types import SimpleNamespace
+
+from ansible_collections.esg.pulsar_network.plugins.module_utils import routing
+
+NOW = 1_800_000_000.0
+CONSUMED = {"exists": True, "messages_ready": 0, "consumers": 1}
+POOL = {"state": "up", "free": {"cpus": 4, "memory_mb": 8192, "gpus": 0}, "total": {"cpus": 4, "memory_mb": 8192, "gpus": 0}}
+
+
+def report(age=5.0, pool=None):
+    return {"time": NOW - age, "pool": pool or POOL}
+
+
+def healthy(free_cpus, total_cpus=None, memory_mb=8192):
+    return {"verdict": "healthy", "free": {"cpus": free_cpus, "memory_mb": memory_mb},
+            "total": {"cpus": total_cpus or free_cpus, "memory_mb": memory_mb}}
+
+
+def test_an_endpoint_is_healthy_only_when_consumed_reported_recently_and_its_pool_up():
+    entry = routing.endpoint_verdict(CONSUMED, report(), NOW)
+    assert (entry["verdict"], entry["reasons"], entry["free"]["cpus"], entry["report_age"]) == ("healthy", [], 4, 5.0)
+
+
+def test_what_stops_an_endpoint_is_named():
+    cases = {
+        "unreachable": (None, report()),
+        "stalled": ({"exists": True, "messages_ready": 3, "consumers": 0}, report()),
+        "backlogged": ({"exists": True, "messages_ready": 11, "consumers": 1}, report()),
+        "pool_down": (CONSUMED, report(pool={"state": "down", "reasons": ["no negotiator"], "free": {}, "total": {}})),
+    }
+    for verdict, (setup, last) in cases.items():
+        entry = routing.endpoint_verdict(setup, last, NOW)
+        assert entry["verdict"] == verdict, (verdict, entry)
+    assert routing.endpoint_verdict({"exists": False}, report(), NOW)["reasons"][0].startswith("the setup queue does not exist")
+    assert "no negotiator" in routing.endpoint_verdict(*cases["pool_down"], NOW)["reasons"][0]
+
+
+def test_a_missing_or_stale_report_is_unknown_not_healthy():
+    assert routing.endpoint_verdict(CONSUMED, None, NOW)["verdict"] == "unknown"
+    stale = routing.endpoint_verdict(CONSUMED, report(age=61), NOW)
+    assert (stale["verdict"], stale["reasons"]) == ("unknown", ["the last health report is 61 s old (limit 60 s)"])
+    assert routing.endpoint_verdict(CONSUMED, report(age=59), NOW)["verdict"] == "healthy"
+
+
+def test_only_healthy_endpoints_are_ordered():
+    health = {"time": NOW, "endpoints": {"a": healthy(2), "b": {"verdict": "stalled"}, "c": {"verdict": "unknown"}}}
+    assert routing.order_endpoints(["b", "a", "c", "unlisted"], health, now=NOW) == ["a"]
+
+
+def test_a_stale_document_routes_nowhere():
+    health = {"time": NOW - 120, "endpoints": {"a": healthy(2)}}
+    assert routing.order_endpoints(["a"], health, now=NOW) == []
+    assert routing.order_endpoints(["a"], {}, now=NOW) == []
+
+
+def test_ties_are_spread_and_the_freer_endpoint_comes_first():
+    rng = random.Random(7)
+    tie = {"time": NOW, "endpoints": {"a": healthy(2), "b": healthy(2)}}
+    firsts = [routing.order_endpoints(["a", "b"], tie, now=NOW, rng=rng)[0] for _draw in range(400)]
+    assert 150 < firsts.count("a") < 250
+    skewed = {"time": NOW, "endpoints": {"a": healthy(3), "b": healthy(2)}}
+    assert {routing.order_endpoints(["a", "b"], skewed, now=NOW, rng=rng)[0] for _draw in range(50)} == {"a"}
+
+
+def test_a_burst_on_the_same_figures_spreads_over_both_endpoints(monkeypatch):
+    monkeypatch.setattr(routing, "_routed", {})
+    report_time = NOW - 10
+    health = {"time": NOW, "endpoints": {name: {**healthy(2), "report": {"time": report_time}} for name in ("a", "b")}}
+    chosen = []
+    for n in range(4):
+        first = routing.order_endpoints(["a", "b"], health, now=NOW + n)[0]
+        routing.record_routed(first, 1, 0, 0, now=NOW + n)
+        chosen.append(first)
+    assert sorted(chosen) == ["a", "a", "b", "b"]
+    # a new report (after the jobs were routed) replaces what was taken off
+    health["endpoints"]["a"]["report"] = {"time": NOW + 10}
+    assert routing.order_endpoints(["a", "b"], health, now=NOW + 11) == ["a", "b"]
+
+
+def test_an_endpoint_the_job_fits_into_now_comes_before_a_full_one():
+    health = {"time": NOW, "endpoints": {"full": healthy(0, total_cpus=64), "small": healthy(2)}}
+    for seed in range(20):
+        assert routing.order_endpoints(["full", "small"], health, cores=2, now=NOW, rng=random.Random(seed)) == ["small", "full"]
+    # memory counts too: 2 free cores, but too little memory for a 4 GB job
+    health = {"time": NOW, "endpoints": {"a": healthy(2, memory_mb=2048), "b": healthy(1, memory_mb=8192)}}
+    assert routing.order_endpoints(["a", "b"], health, cores=1, mem_gb=4, now=NOW)[0] == "b"
+
+
+def test_the_tpv_hook_ranks_destinations_and_returns_none_when_no_endpoint_is_healthy(tmp_path):
+    path = tmp_path / "health.json"
+    path.write_text(json.dumps({"time": __import__("time").time(), "endpoints": {"a": healthy(2), "b": {"verdict": "stalled"}}}))
+    a, b = (SimpleNamespace(id=name, runner=f"pulsar_{name}") for name in ("a", "b"))
+    local = SimpleNamespace(id="local", runner="local")
+    entity = SimpleNamespace(cores=1, mem=1, gpus=0)
+    assert routing.rank([b, a], entity, str(path)) == [a]
+    assert routing.rank([local], entity, str(path)) == [local]
+    assert routing.rank([b, local], entity, str(path)) == [local]
+    assert routing.rank([b], entity, str(path)) == []
+    assert routing.rank([a], entity, str(tmp_path / "missing.json")) == []
