@@ -13,32 +13,22 @@ one as unknown.
 from __future__ import annotations
 
 import json
-import traceback
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import kombu_connection
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, broker_failure
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import (
+    JobError,
+    broker_connection,
+    broker_failure,
+    kombu,
+)
 from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import HEALTH_QUEUE
 
-try:
-    import kombu
-except ImportError:
-    kombu = None
-    KOMBU_IMPORT_ERROR = traceback.format_exc()
-else:
-    KOMBU_IMPORT_ERROR = None
-
 QUEUE_ARGUMENTS = {"x-max-length": 1, "x-overflow": "drop-head"}
-
-
-def _connection(url: str, ca_file: str | None, timeout: float):
-    kombu_url, ssl_options = kombu_connection(url, ca_file)
-    return kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout)
 
 
 def publish_report(url: str, report: dict, ca_file: str | None = None, timeout: float = 10.0) -> None:
     """Replace the report waiting on URL's vhost with REPORT. Raises JobError when the broker cannot be used."""
     try:
-        with _connection(url, ca_file, timeout) as connection:
+        with broker_connection(url, ca_file, timeout=timeout) as connection:
             connection.ensure_connection(max_retries=1)
             channel = connection.channel()
             channel.queue_declare(queue=HEALTH_QUEUE, durable=True, auto_delete=False, arguments=QUEUE_ARGUMENTS)
@@ -53,7 +43,7 @@ def peek_report(url: str, ca_file: str | None = None, timeout: float = 10.0) -> 
     """The report waiting on URL's vhost, left in place; None when the endpoint has published none (or another
     reader holds it this instant). Raises JobError when the broker cannot be used."""
     try:
-        with _connection(url, ca_file, timeout) as connection:
+        with broker_connection(url, ca_file, timeout=timeout) as connection:
             connection.ensure_connection(max_retries=1)
             channel = connection.channel()
             try:

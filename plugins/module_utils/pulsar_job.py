@@ -175,9 +175,8 @@ class JobFilesServer:
 def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0) -> dict:
     """Ready messages and consumers of each queue, by passive declares; a missing queue has exists=False."""
     figures = {}
-    kombu_url, ssl_options = kombu_connection(url, ca_file, validate_certs)
     try:
-        with kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout) as connection:
+        with broker_connection(url, ca_file, validate_certs, timeout) as connection:
             connection.ensure_connection(max_retries=1)
             for queue in queues:
                 channel = connection.channel()
@@ -194,6 +193,12 @@ def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: 
     except Exception as err:  # kombu and py-amqp raise many kinds; the first line says what happened
         raise broker_failure(err) from None
     return figures
+
+
+def broker_connection(url: str, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0):
+    """A kombu connection to URL's broker, its name checked over TLS (amqp.kombu_connection)."""
+    kombu_url, ssl_options = kombu_connection(url, ca_file, validate_certs)
+    return kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout)
 
 
 def broker_failure(err: Exception) -> JobError:
