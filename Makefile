@@ -9,6 +9,8 @@ BUILD := .build
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
 export CONTAINERS_CONF := $(CURDIR)/$(BUILD)/lab/containers.conf
+# The lab operator's registry of onboarded endpoints is vault-encrypted with a lab password made on first use.
+export ANSIBLE_VAULT_PASSWORD_FILE := $(CURDIR)/scripts/lab-vault-password.sh
 export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
@@ -34,14 +36,20 @@ lab-host: bootstrap ## podman settings, the Debian 13 lab image and the scenario
 node-image: collection lab-host ## bake the endpoint node image (install phases of htcondor, pulsar, cvmfs; podman commit)
 	@scripts/node-image.sh
 
-lab: collection lab-host ## main job: the lab network in containers, then a Galaxy job through Pulsar and HTCondor
+lab: collection lab-host ## main job: the lab network (two endpoints, the second joined by onboarding), then jobs through it
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
+	ansible-playbook -i inventories/lab-site scripts/lab-containers.yml
 	ansible-playbook -i inventories/lab esg.pulsar_network.site
+	ansible-playbook -i inventories/lab esg.pulsar_network.onboard_endpoint -e endpoint=lab_site \
+	  -e onboard_staging_root=/srv/pulsar/staging -e onboard_cores=2 -e onboard_mem=2 -e onboard_join_dir=$(BUILD)/lab
+	ansible-playbook -i inventories/lab-site esg.pulsar_network.pulsar_endpoint -e @$(BUILD)/lab/join-lab_site.yml
 	ansible-playbook -i inventories/lab esg.pulsar_network.galaxy_job_check
+	ansible-playbook -i inventories/lab scripts/lab-network-demo.yml
 	ansible-playbook -i inventories/lab esg.pulsar_network.network_health
 
 lab-destroy: ## remove the lab's containers
 	-podman rm -f $$(podman ps -aq --filter name=pn-lab-) >/dev/null 2>&1
+	-rm -f inventories/lab/pulsar_network_onboarded.yml $(BUILD)/lab/join-*.yml
 	-podman network rm pulsar-network-lab >/dev/null 2>&1
 	-podman volume rm pulsar-network-lab-shared >/dev/null 2>&1
 

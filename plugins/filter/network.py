@@ -38,6 +38,13 @@ def network_galaxy_endpoints(network_description, galaxy):
     return network.galaxy_endpoints(_described(network_description), galaxy)
 
 
+def network_join(network_description, endpoint):
+    try:
+        return network.join_description(_described(network_description), endpoint)
+    except ValueError as error:
+        raise AnsibleFilterError(str(error)) from None
+
+
 def network_description_problems(network_description):
     return network.description_problems(network_description or {})
 
@@ -50,4 +57,5 @@ class FilterModule:
             "network_broker_endpoints": network_broker_endpoints,
             "network_pulsar_servers": network_pulsar_servers,
             "network_galaxy_endpoints": network_galaxy_endpoints,
+            "network_join": network_join,
         }

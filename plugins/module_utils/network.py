@@ -112,11 +112,20 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 #     - {name: site_a, password: VAULTED, galaxy_servers: [usegalaxy_eu], staging_root: /srv/pulsar/staging,
 #        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], state: present}
 #
+# state: present, draining (offboarding: its vhosts, users, Pulsar services and Galaxy runners stay so that running
+# jobs finish, but no Galaxy routes a new job there) or absent (all of them removed).
+#
 # Each (endpoint, Galaxy server) pair gets its own vhost, /pulsar/ENDPOINT/GALAXY, and user, ENDPOINT.GALAXY: a Pulsar
 # head runs one service per Galaxy server, and two services on one vhost would consume each other's queues.
 
 ENDPOINT_DEFAULTS = {"staging_root": "/srv/pulsar/staging", "manager": "production", "cores": 1, "mem": 4, "gpus": 0,
                      "tags": [], "state": "present"}
+STATES = ("present", "draining", "absent")
+
+
+def _kept(state: str) -> str:
+    """A draining endpoint keeps its vhosts, users and Pulsar services until its jobs have finished."""
+    return "absent" if state == "absent" else "present"
 
 
 def _endpoints(network: dict) -> list[dict]:
@@ -142,7 +151,7 @@ def broker_endpoints(network: dict) -> list[dict]:
     """rabbitmq_pulsar_endpoints: a vhost and user per (endpoint, Galaxy server); an absent endpoint's are removed."""
     return [{"name": pair_user(endpoint["name"], galaxy), "user": pair_user(endpoint["name"], galaxy),
              "vhost": pair_vhost(endpoint["name"], galaxy), "password": endpoint.get("password"),
-             "state": endpoint["state"]}
+             "state": _kept(endpoint["state"])}
             for endpoint in _endpoints(network) for galaxy in endpoint["galaxy_servers"]]
 
 
@@ -152,18 +161,31 @@ def pulsar_servers(network: dict, endpoint_name: str) -> list[dict]:
     if endpoint is None:
         raise ValueError(f"pulsar_network has no endpoint named {endpoint_name}")
     return [{"name": galaxy, "message_queue_url": _url(network, endpoint, galaxy),
-             "staging_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy}", "state": endpoint["state"]}
+             "staging_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy}", "state": _kept(endpoint["state"])}
             for galaxy in endpoint["galaxy_servers"]]
 
 
 def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
-    """usegalaxy_replica_pulsar_endpoints of GALAXY_NAME: a runner and a TPV destination per present endpoint it uses;
-    jobs_directory is where that endpoint's Pulsar stages this Galaxy's jobs, by construction."""
+    """usegalaxy_replica_pulsar_endpoints of GALAXY_NAME: a runner and a TPV destination per present endpoint it uses,
+    a runner alone (draining: true) per draining one; jobs_directory is where that endpoint's Pulsar stages this
+    Galaxy's jobs, by construction."""
     return [{"name": endpoint["name"], "amqp_url": _url(network, endpoint, galaxy_name), "manager": endpoint["manager"],
              "jobs_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy_name}", "cores": endpoint["cores"],
-             "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"]}
+             "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"],
+             "draining": endpoint["state"] == "draining"}
             for endpoint in _endpoints(network)
-            if endpoint["state"] == "present" and galaxy_name in endpoint["galaxy_servers"]]
+            if endpoint["state"] != "absent" and galaxy_name in endpoint["galaxy_servers"]]
+
+
+def join_description(network: dict, endpoint_name: str) -> dict:
+    """The part of pulsar_network a provider needs to run ENDPOINT_NAME's Pulsar head (the join file): the broker,
+    the Galaxy servers it serves and that endpoint alone, with its password."""
+    endpoint = next((e for e in _endpoints(network) if e["name"] == endpoint_name), None)
+    if endpoint is None:
+        raise ValueError(f"pulsar_network has no endpoint named {endpoint_name}")
+    return {"broker": {"host": network["broker"]["host"], "port": network["broker"].get("port", 5671)},
+            "galaxy_servers": [{"name": galaxy} for galaxy in endpoint["galaxy_servers"]],
+            "endpoints": [endpoint]}
 
 
 def description_problems(network: dict) -> list[str]:
@@ -184,8 +206,8 @@ def description_problems(network: dict) -> list[str]:
         unknown = [galaxy for galaxy in endpoint["galaxy_servers"] if galaxy not in galaxies]
         if unknown:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')}: unknown Galaxy servers {', '.join(unknown)}")
-        if endpoint["state"] == "present" and not endpoint["galaxy_servers"]:
+        if endpoint["state"] != "absent" and not endpoint["galaxy_servers"]:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')} serves no Galaxy server")
-        if endpoint["state"] not in ("present", "absent"):
-            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: state must be present or absent")
+        if endpoint["state"] not in STATES:
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: state must be one of {', '.join(STATES)}")
     return problems

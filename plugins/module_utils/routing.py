@@ -34,12 +34,13 @@ log = logging.getLogger(__name__)
 
 
 def endpoint_verdict(setup: dict | None, report: dict | None, now: float, max_age: float = MAX_AGE,
-                     max_backlog: int = MAX_BACKLOG) -> dict:
+                     max_backlog: int = MAX_BACKLOG, draining: bool = False) -> dict:
     """One endpoint's verdict, from its setup queue's figures (exists, messages_ready, consumers; None when the
     broker could not be read) and its last health report (None when there is none).
 
-    healthy, or what stops it: unreachable, stalled (nobody consumes the setup queue), backlogged, unknown (no report,
-    or one older than max_age) or pool_down. The free and total resources come from the report.
+    healthy, or what stops it: draining (the operator is offboarding it), unreachable, stalled (nobody consumes the
+    setup queue), backlogged, unknown (no report, or one older than max_age) or pool_down. The free and total
+    resources come from the report.
     """
     age = now - report["time"] if report and isinstance(report.get("time"), (int, float)) else None
     pool = (report or {}).get("pool") or {}
@@ -52,6 +53,8 @@ def endpoint_verdict(setup: dict | None, report: dict | None, now: float, max_ag
             entry["verdict"] = verdict
         entry["reasons"].append(reason)
 
+    if draining:
+        fail("draining", "the operator is offboarding it: its running jobs finish, it gets no new ones")
     if setup is None:
         fail("unreachable", "the broker could not be read")
     elif not setup.get("exists"):

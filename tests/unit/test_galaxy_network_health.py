@@ -73,3 +73,9 @@ def test_the_status_page_has_a_row_per_endpoint_with_what_routing_saw(collector)
     assert "(5 min ago)" in rows[0] and rows[0].endswith("<td>0 s ago</td></tr>")
     assert rows[1].startswith('<tr class="stalled"><td>b</td><td>stalled</td><td>nobody consumes the setup queue')
     assert "<td>never</td><td>never</td></tr>" in rows[1]
+
+
+def test_an_endpoint_the_operator_drains_is_draining_however_healthy(collector, monkeypatch):
+    monkeypatch.setitem(CONFIG, "endpoints", [{**CONFIG["endpoints"][0], "draining": True}, CONFIG["endpoints"][1]])
+    entry = collector["run"]()["endpoints"]["a"]
+    assert entry["verdict"] == "draining" and entry["consumers"] == 1

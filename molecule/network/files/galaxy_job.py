@@ -2,7 +2,8 @@
 user would; print the result as JSON.
 
   galaxy_job.py URL CA_FILE submit [TOOL]   upload a dataset and start TOOL on it (cat1, on it twice, by default;
-                                           pn_tac: the Tool Shed tool); print the ids
+                                           pn_tac: the Tool Shed tool; head: Show beginning; pn_sleep: 60 s);
+                                           print the ids
   galaxy_job.py URL CA_FILE wait ... wait for that job (ids as printed by submit) and print its state and output
   galaxy_job.py URL CA_FILE state ... print the job's and output's states now
   galaxy_job.py URL CA_FILE burst TOOL N   start N jobs of TOOL at once on one dataset, wait for them all and print
@@ -30,7 +31,18 @@ def pn_tac_inputs(gi, dataset):
     return tool["id"], {"input": {"src": "hda", "id": dataset}}
 
 
-TOOLS = {"cat1": (CONTENT, cat1_inputs), "pn_tac": (TAC_CONTENT, pn_tac_inputs)}
+def head_inputs(gi, dataset):
+    return "Show beginning1", {"input": {"src": "hda", "id": dataset}, "lineNum": 2}
+
+
+def pn_sleep_inputs(gi, dataset):
+    """A job that runs for a minute: in flight while something else happens."""
+    tool = next(t for t in gi.tools.get_tools() if t["id"].endswith("/pn_sleep/1.0.0"))
+    return tool["id"], {"input": {"src": "hda", "id": dataset}, "seconds": 60, "pad_mb": 0}
+
+
+TOOLS = {"cat1": (CONTENT, cat1_inputs), "pn_tac": (TAC_CONTENT, pn_tac_inputs), "head": (TAC_CONTENT, head_inputs),
+         "pn_sleep": (CONTENT, pn_sleep_inputs)}
 
 
 def galaxy(url, ca_file):

@@ -124,7 +124,8 @@ def collect(config: dict, previous: dict) -> dict:
     for endpoint in config.get("endpoints") or []:
         last = (previous.get("endpoints") or {}).get(endpoint["name"], {}).get("report")
         setup, report = read_endpoint(endpoint, config.get("ca_file"), last)
-        entry = endpoint_verdict(setup, report, now, max_age=config["max_age"], max_backlog=config["max_backlog"])
+        entry = endpoint_verdict(setup, report, now, max_age=config["max_age"], max_backlog=config["max_backlog"],
+                                 draining=bool(endpoint.get("draining")))
         endpoints[endpoint["name"]] = {**entry, "report": report}
     return {"time": now, "endpoints": endpoints}
 

@@ -56,3 +56,24 @@ def test_a_description_that_cannot_work_is_refused_without_passwords():
         "pulsar_network endpoint b serves no Galaxy server",
     ]
     assert PASSWORD not in " ".join(problems)
+
+
+def test_a_draining_endpoint_keeps_its_vhosts_services_and_runners_but_is_flagged_for_galaxy():
+    draining = {**NETWORK, "endpoints": [{**NETWORK["endpoints"][1], "state": "draining"}]}
+    assert [e["state"] for e in network.broker_endpoints(draining)] == ["present"]
+    assert [s["state"] for s in network.pulsar_servers(draining, "site_b")] == ["present"]
+    assert [(e["name"], e["draining"]) for e in network.galaxy_endpoints(draining, "usegalaxy_eu")] == [("site_b", True)]
+    assert [e["draining"] for e in network.galaxy_endpoints(NETWORK, "usegalaxy_eu")] == [False, False]
+    assert network.description_problems(draining) == []
+    assert network.description_problems({**NETWORK, "endpoints": [{"name": "x", "state": "gone"}]}) == [
+        "pulsar_network endpoint x: state must be one of present, draining, absent"]
+
+
+def test_the_join_file_describes_the_broker_its_galaxy_servers_and_that_endpoint_alone():
+    join = network.join_description(NETWORK, "site_b")
+    assert join["broker"] == {"host": "mq.example.org", "port": 5671}
+    assert join["galaxy_servers"] == [{"name": "usegalaxy_eu"}]
+    assert [e["name"] for e in join["endpoints"]] == ["site_b"]
+    # What the provider's head derives from the join file is what it would derive from the whole description.
+    assert network.pulsar_servers(join, "site_b") == network.pulsar_servers(NETWORK, "site_b")
+    assert network.description_problems(join) == []

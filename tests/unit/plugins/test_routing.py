@@ -100,3 +100,9 @@ def test_the_tpv_hook_ranks_destinations_and_returns_none_when_no_endpoint_is_he
     assert routing.rank([b, local], entity, str(path)) == [local]
     assert routing.rank([b], entity, str(path)) == []
     assert routing.rank([a], entity, str(tmp_path / "missing.json")) == []
+
+
+def test_a_draining_endpoint_gets_no_new_jobs_however_healthy():
+    entry = routing.endpoint_verdict(CONSUMED, report(), NOW, draining=True)
+    assert entry["verdict"] == "draining" and "offboarding" in entry["reasons"][0]
+    assert routing.order_endpoints(["a"], {"time": NOW, "endpoints": {"a": entry}}, now=NOW) == []
