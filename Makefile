@@ -40,8 +40,8 @@ lab: collection lab-host ## main job: the lab network (two endpoints, the second
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
 	ansible-playbook -i inventories/lab-site scripts/lab-containers.yml
 	ansible-playbook -i inventories/lab esg.pulsar_network.site
-	ansible-playbook -i inventories/lab esg.pulsar_network.onboard_endpoint -e endpoint=lab_site \
-	  -e onboard_staging_root=/srv/pulsar/staging -e onboard_cores=2 -e onboard_mem=2 -e onboard_join_dir=$(BUILD)/lab
+	ansible-playbook -i inventories/lab esg.pulsar_network.onboard_endpoint -e onboard_endpoint=lab_site \
+	  -e onboard_staging_root=/srv/pulsar/staging -e onboard_cores=2 -e onboard_mem=2 -e onboard_join_dir=$(CURDIR)/$(BUILD)/lab
 	ansible-playbook -i inventories/lab-site esg.pulsar_network.pulsar_endpoint -e @$(BUILD)/lab/join-lab_site.yml
 	ansible-playbook -i inventories/lab esg.pulsar_network.galaxy_job_check
 	ansible-playbook -i inventories/lab scripts/lab-network-demo.yml
@@ -51,7 +51,7 @@ lab-destroy: ## remove the lab's containers
 	-podman rm -f $$(podman ps -aq --filter name=pn-lab-) >/dev/null 2>&1
 	-rm -f inventories/lab/pulsar_network_onboarded.yml $(BUILD)/lab/join-*.yml
 	-podman network rm pulsar-network-lab >/dev/null 2>&1
-	-podman volume rm pulsar-network-lab-shared >/dev/null 2>&1
+	-podman volume rm pulsar-network-lab-shared pulsar-network-lab-site-staging >/dev/null 2>&1
 
 check: lint unit ## fast loop: lint + unit tests
 

@@ -32,14 +32,14 @@ def _run(repo, inventory, playbook, *options, vault=True, tmp_path=None):
 
 
 @pytest.mark.parametrize("options, vault, reason", [
-    (["-e", "endpoint=site-b"], True, "endpoint must be given (-e endpoint=NAME), letters, digits and _"),
-    ([], True, "endpoint must be given (-e endpoint=NAME), letters, digits and _"),
-    (["-e", "endpoint=site_b", "-e", "state=gone"], True, "state must be present or absent"),
-    (["-e", "endpoint=site_a"], True, "endpoint site_a is described by hand in pulsar_network.endpoints"),
-    (["-e", "endpoint=site_b", "-e", "state=absent"], True, "endpoint site_b was never onboarded: nothing to offboard"),
-    (["-e", "endpoint=site_b", "-e", "onboard_galaxy_servers=usegalaxy_org"], True,
+    (["-e", "onboard_endpoint=site-b"], True, "endpoint must be given (-e onboard_endpoint=NAME), letters, digits and _"),
+    ([], True, "endpoint must be given (-e onboard_endpoint=NAME), letters, digits and _"),
+    (["-e", "onboard_endpoint=site_b", "-e", "onboard_state=gone"], True, "onboard_state must be present or absent"),
+    (["-e", "onboard_endpoint=site_a"], True, "endpoint site_a is described by hand in pulsar_network.endpoints"),
+    (["-e", "onboard_endpoint=site_b", "-e", "onboard_state=absent"], True, "endpoint site_b was never onboarded: nothing to offboard"),
+    (["-e", "onboard_endpoint=site_b", "-e", "onboard_galaxy_servers=usegalaxy_org"], True,
      "pulsar_network endpoint site_b: unknown Galaxy servers usegalaxy_org"),
-    (["-e", "endpoint=site_b"], False, "no vault password to encrypt the registry with"),
+    (["-e", "onboard_endpoint=site_b"], False, "no vault password to encrypt the registry with"),
 ])
 def test_a_request_that_cannot_work_is_refused_before_anything_is_written(repo, tmp_path, options, vault, reason):
     inventory = _inventory(tmp_path)
