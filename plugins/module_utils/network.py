@@ -133,6 +133,14 @@ def _endpoints(network: dict) -> list[dict]:
     return [{**ENDPOINT_DEFAULTS, "galaxy_servers": every_galaxy, **endpoint} for endpoint in network.get("endpoints") or []]
 
 
+def _endpoint(network: dict, name: str) -> dict:
+    """The endpoint NAME of the description, with its defaults; ValueError when there is none."""
+    endpoint = next((e for e in _endpoints(network) if e["name"] == name), None)
+    if endpoint is None:
+        raise ValueError(f"pulsar_network has no endpoint named {name}")
+    return endpoint
+
+
 def pair_vhost(endpoint: str, galaxy: str) -> str:
     return f"/pulsar/{endpoint}/{galaxy}"
 
@@ -157,9 +165,7 @@ def broker_endpoints(network: dict) -> list[dict]:
 
 def pulsar_servers(network: dict, endpoint_name: str) -> list[dict]:
     """pulsar_galaxy_servers of ENDPOINT_NAME's head: one Pulsar service per Galaxy server it serves."""
-    endpoint = next((e for e in _endpoints(network) if e["name"] == endpoint_name), None)
-    if endpoint is None:
-        raise ValueError(f"pulsar_network has no endpoint named {endpoint_name}")
+    endpoint = _endpoint(network, endpoint_name)
     return [{"name": galaxy, "message_queue_url": _url(network, endpoint, galaxy),
              "staging_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy}", "state": _kept(endpoint["state"])}
             for galaxy in endpoint["galaxy_servers"]]
@@ -180,9 +186,7 @@ def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
 def join_description(network: dict, endpoint_name: str) -> dict:
     """The part of pulsar_network a provider needs to run ENDPOINT_NAME's Pulsar head (the join file): the broker,
     the Galaxy servers it serves and that endpoint alone, with its password."""
-    endpoint = next((e for e in _endpoints(network) if e["name"] == endpoint_name), None)
-    if endpoint is None:
-        raise ValueError(f"pulsar_network has no endpoint named {endpoint_name}")
+    endpoint = _endpoint(network, endpoint_name)
     return {"broker": {"host": network["broker"]["host"], "port": network["broker"].get("port", 5671)},
             "galaxy_servers": [{"name": galaxy} for galaxy in endpoint["galaxy_servers"]],
             "endpoints": [endpoint]}
