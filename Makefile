@@ -69,8 +69,8 @@ integration: collection ## tests that run ansible-playbook on the installed role
 sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 	scripts/sanity.sh
 
-molecule: collection lab-host node-image ## every molecule scenario (SCENARIOS=... to pick)
-	for s in $(SCENARIOS); do molecule test -s $$s; done
+molecule: collection lab-host node-image ## every molecule scenario, network beside the others (SCENARIOS=... to pick)
+	scripts/molecule-all.sh $(SCENARIOS)
 
 faults: collection lab-host ## the fault matrix on the network scenario (converged if it is not), table in docs/reliability.md
 	molecule converge -s network

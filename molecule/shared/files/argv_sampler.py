@@ -1,7 +1,8 @@
 """Watch every process's command line for secrets, many times a second, until stopped (SIGTERM).
 
-The secrets come from a root-only JSON file {name: value}; the report (JSON) names which secret appeared in which
-program's command line, never the value: {"samples": N, "seconds": S, "hits": {name: [program, ...]}}.
+The secrets come from a root-only JSON file {name: value}, read again whenever it changes, so that a secret made
+during the converge (an onboarded endpoint's password) is watched from then on. The report (JSON) names which secret
+appeared in which program's command line, never the value: {"samples": N, "seconds": S, "hits": {name: [program, ...]}}.
 """
 import json
 import os
@@ -12,13 +13,19 @@ import time
 INTERVAL = 0.05  # 20 samples a second
 
 
-def main(secrets_file, report_file):
+def read_secrets(secrets_file):
     with open(secrets_file) as handle:
-        needles = {name: value.encode() for name, value in json.load(handle).items() if value}
+        return {name: value.encode() for name, value in json.load(handle).items() if value}
+
+
+def main(secrets_file, report_file):
+    read_at, needles = os.stat(secrets_file).st_mtime_ns, read_secrets(secrets_file)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     samples, hits, started = 0, {}, time.monotonic()
     while not stop:
+        if os.stat(secrets_file).st_mtime_ns != read_at:
+            read_at, needles = os.stat(secrets_file).st_mtime_ns, read_secrets(secrets_file)
         for pid in os.listdir("/proc"):
             if not pid.isdigit() or pid == str(os.getpid()):
                 continue
