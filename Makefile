@@ -60,8 +60,9 @@ lint: collection ## yamllint, ansible-lint (production profile), changelog fragm
 	ansible-lint --profile production
 	antsibull-changelog lint
 
-unit: collection ## pytest unit tests
+unit: collection ## pytest unit tests: the collection's, then the TES service's
 	pytest tests/unit
+	pytest services/tes/tests
 
 integration: collection ## tests that run ansible-playbook on the installed roles: preflight table, phase tags, -vvv secrets
 	pytest tests/integration

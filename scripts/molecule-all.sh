@@ -5,7 +5,7 @@
 # printed when it ends, while the others run one after another in the foreground. Every scenario runs to its end; the
 # exit status is non-zero if any failed, and the last line names them.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 background=network
 logs=.build/molecule
 mkdir -p "$logs"

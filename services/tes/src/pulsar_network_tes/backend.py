@@ -1,0 +1,13 @@
+"""What runs a task: the service stores it, then hands it to a backend, which reports back through the store."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Backend(Protocol):
+    def submit(self, task: dict[str, Any]) -> None:
+        """Send a stored, QUEUED task to an endpoint. Progress and the end come back as store updates."""
+
+    def cancel(self, task: dict[str, Any]) -> None:
+        """Stop a task the store has marked CANCELING; the backend marks it CANCELED once it is gone."""

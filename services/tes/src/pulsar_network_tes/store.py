@@ -1,0 +1,172 @@
+"""The task store: every task, its owner, state and logs, kept across restarts (SQLite, one file).
+
+A task is stored as the document the API serves in its FULL view; its state, owner, name, creation order and tags are
+columns as well, so that listing filters and pages in SQL rather than in memory. Listing is newest first; a page token
+is the creation sequence number of the last task of the previous page, so pages stay stable while tasks are added.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .models import State
+
+SCHEMA = """
+create table if not exists task (
+    seq integer primary key autoincrement,
+    id text unique not null,
+    owner text not null,
+    name text not null default '',
+    state text not null,
+    created real not null,
+    document text not null
+);
+create index if not exists task_owner_seq on task (owner, seq);
+create index if not exists task_state on task (state);
+create table if not exists task_tag (
+    seq integer not null references task (seq) on delete cascade,
+    key text not null,
+    value text not null,
+    primary key (seq, key)
+);
+create index if not exists task_tag_key_value on task_tag (key, value);
+"""
+
+
+class BadPageToken(ValueError):
+    """A page_token this store did not hand out."""
+
+
+@dataclass
+class Query:
+    """What GET /tasks asks for; owner None means every owner's tasks (an admin)."""
+
+    owner: str | None = None
+    name_prefix: str | None = None
+    state: State | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    page_size: int = 256
+    page_token: str | None = None
+
+
+def _encode_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
+
+
+def _decode_token(token: str) -> int:
+    try:
+        kind, colon, seq = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if kind != "seq" or not colon:
+            raise ValueError(kind)
+        return int(seq)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadPageToken("page_token: not a token this service handed out") from error
+
+
+class TaskStore:
+    def __init__(self, path: str) -> None:
+        # One connection, shared by the service's threads under a lock: SQLite serialises writers anyway.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("pragma journal_mode = wal")
+            self._db.execute("pragma foreign_keys = on")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")
+
+    def create(self, owner: str, task: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+        """Store a new task (QUEUED) and return its document."""
+        created = time.time() if now is None else now
+        document = {"logs": [], **task, "id": uuid.uuid4().hex, "state": State.QUEUED.value,
+                    "creation_time": _rfc3339(created)}
+        with self._write() as db:
+            seq = db.execute(
+                "insert into task (id, owner, name, state, created, document) values (?, ?, ?, ?, ?, ?)",
+                (document["id"], owner, task.get("name") or "", document["state"], created,
+                 json.dumps(document))).lastrowid
+            db.executemany("insert into task_tag (seq, key, value) values (?, ?, ?)",
+                           [(seq, k, v) for k, v in (task.get("tags") or {}).items()])
+        return document
+
+    def get(self, task_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The task's owner and document, or None."""
+        with self._lock:
+            row = self._db.execute("select owner, document from task where id = ?", (task_id,)).fetchone()
+        return None if row is None else (row["owner"], json.loads(row["document"]))
+
+    def update(self, task_id: str, state: State | None = None, **fields: Any) -> dict[str, Any] | None:
+        """Set the task's state and top-level fields (logs, say); a task in a final state keeps it."""
+        with self._write() as db:
+            row = db.execute("select document from task where id = ?", (task_id,)).fetchone()
+            if row is None:
+                return None
+            document = json.loads(row["document"])
+            if state is not None and not State(document["state"]).final:
+                document["state"] = state.value
+            document.update(fields)
+            db.execute("update task set state = ?, document = ? where id = ?",
+                       (document["state"], json.dumps(document), task_id))
+        return document
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        """Every task not yet in a final state: what a restarted service reconciles."""
+        finals = [s.value for s in State if s.final]
+        with self._lock:
+            rows = self._db.execute(
+                f"select document from task where state not in ({', '.join('?' * len(finals))}) order by seq",
+                finals).fetchall()
+        return [json.loads(row["document"]) for row in rows]
+
+    def list(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of tasks, newest first, and the token of the next page (None on the last)."""
+        where, args = [], []
+        if query.owner is not None:
+            where.append("t.owner = ?")
+            args.append(query.owner)
+        if query.name_prefix:
+            where.append("t.name like ? escape '\\'")
+            args.append(query.name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if query.state is not None:
+            where.append("t.state = ?")
+            args.append(query.state.value)
+        for key, value in query.tags.items():
+            # An empty value matches any value of the key (the spec's table).
+            where.append("exists (select 1 from task_tag g where g.seq = t.seq and g.key = ?"
+                         + (" and g.value = ?)" if value else ")"))
+            args.extend([key, value] if value else [key])
+        if query.page_token:
+            where.append("t.seq < ?")
+            args.append(_decode_token(query.page_token))
+        sql = ("select t.seq, t.document from task t" + (" where " + " and ".join(where) if where else "")
+               + " order by t.seq desc limit ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*args, query.page_size + 1]).fetchall()
+        page = rows[:query.page_size]
+        token = _encode_token(page[-1]["seq"]) if len(rows) > query.page_size else None
+        return [json.loads(row["document"]) for row in page], token
+
+
+def _rfc3339(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp)) + f".{int(timestamp % 1 * 1e6):06d}Z"

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import pathlib
+import sys
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from passlib.hash import pbkdf2_sha256
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "src"))
+
+from pulsar_network_tes.app import create_app  # noqa: E402
+from pulsar_network_tes.config import parse  # noqa: E402
+from pulsar_network_tes.store import TaskStore  # noqa: E402
+
+TOKENS = {"alice": "alice-token-0123456789", "admin": "admin-token-0123456789"}
+PASSWORDS = {"bob": "bob-password"}
+
+
+class RecordingBackend:
+    """Takes tasks and cancels as the network backend would, and only records them (the HTTP layer under test)."""
+
+    def __init__(self) -> None:
+        self.submitted: list[dict[str, Any]] = []
+        self.canceled: list[dict[str, Any]] = []
+
+    def submit(self, task: dict[str, Any]) -> None:
+        self.submitted.append(task)
+
+    def cancel(self, task: dict[str, Any]) -> None:
+        self.canceled.append(task)
+
+
+def settings_data(tmp_path: pathlib.Path, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "store": str(tmp_path / "tasks.sqlite"),
+        "service": {"id": "test.pulsar-network.tes", "storage": ["file:///srv/tes/storage"]},
+        "auth": {"users": [
+            {"name": "alice", "token_sha256": hashlib.sha256(TOKENS["alice"].encode()).hexdigest()},
+            {"name": "admin", "token_sha256": hashlib.sha256(TOKENS["admin"].encode()).hexdigest(), "admin": True},
+            # As Ansible's password_hash('pbkdf2_sha256') writes it (passlib).
+            {"name": "bob", "password_hash": pbkdf2_sha256.hash(PASSWORDS["bob"])},
+        ]},
+        "backend_parameters": ["request_walltime"],
+        "endpoints": [{"name": "site_a", "cores": 4, "mem": 8}, {"name": "site_b", "cores": 16, "mem": 4}],
+    }
+    data.update(overrides)
+    return data
+
+
+def bearer(user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[user]}"}
+
+
+def basic(user: str, password: str | None = None) -> dict[str, str]:
+    credentials = base64.b64encode(f"{user}:{password or PASSWORDS[user]}".encode()).decode()
+    return {"Authorization": f"Basic {credentials}"}
+
+
+@pytest.fixture
+def backend() -> RecordingBackend:
+    return RecordingBackend()
+
+
+@pytest.fixture
+def store(tmp_path: pathlib.Path) -> TaskStore:
+    task_store = TaskStore(str(tmp_path / "tasks.sqlite"))
+    yield task_store
+    task_store.close()
+
+
+@pytest.fixture
+def client(tmp_path: pathlib.Path, store: TaskStore, backend: RecordingBackend) -> TestClient:
+    return TestClient(create_app(parse(settings_data(tmp_path)), store, backend), raise_server_exceptions=False)
+
+
+ECHO = {"name": "echo", "executors": [{"image": "lab-registry:5000/debian:trixie", "command": ["echo", "hello"]}]}
