@@ -17,7 +17,7 @@ SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule
 
 .PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge \
-	bench-network-routing
+	bench-network-routing bench-tes-list
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -110,6 +110,9 @@ bench-lab-connection: collection lab-host ## time no-op tasks on a lab container
 
 bench-network-converge: collection lab-host ## time the network scenario's converge from bare containers and its re-run
 	python tests/benchmarks/endpoint_converge.py --scenario network
+
+bench-tes-list: bootstrap ## the TES service's GET /tasks with 10,000 tasks in its store: page latency and memory
+	python tests/benchmarks/tes_list.py
 
 bench-network-routing: collection lab-host ## a burst of 20 jobs on two endpoints against one, and the failover time
 	molecule create -s network && molecule prepare -s network && molecule converge -s network

@@ -74,8 +74,20 @@ def store(tmp_path: pathlib.Path) -> TaskStore:
 
 
 @pytest.fixture
-def client(tmp_path: pathlib.Path, store: TaskStore, backend: RecordingBackend) -> TestClient:
-    return TestClient(create_app(parse(settings_data(tmp_path)), store, backend), raise_server_exceptions=False)
+def make_client(tmp_path: pathlib.Path, store: TaskStore):
+    """A client of the service with this backend, and these auth settings on top of the test users."""
+
+    def make(backend: Any, **auth: Any) -> TestClient:
+        data = settings_data(tmp_path)
+        data["auth"].update(auth)
+        return TestClient(create_app(parse(data), store, backend), raise_server_exceptions=False)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client, backend: RecordingBackend) -> TestClient:
+    return make_client(backend)
 
 
 ECHO = {"name": "echo", "executors": [{"image": "lab-registry:5000/debian:trixie", "command": ["echo", "hello"]}]}

@@ -118,16 +118,8 @@ def test_credentials_required(client):
     assert client.get("/v1/tasks", headers=basic("bob")).status_code == 200
 
 
-def test_anonymous_only_when_allowed(tmp_path, store, backend):
-    from fastapi.testclient import TestClient
-
-    from conftest import settings_data
-    from pulsar_network_tes.app import create_app
-    from pulsar_network_tes.config import parse
-
-    data = settings_data(tmp_path)
-    data["auth"]["anonymous"] = True
-    client = TestClient(create_app(parse(data), store, backend))
+def test_anonymous_only_when_allowed(make_client, store, backend):
+    client = make_client(backend, anonymous=True)
     task_id = client.post("/v1/tasks", json=ECHO).json()["id"]
     assert store.get(task_id)[0] == "anonymous"
 
@@ -219,3 +211,17 @@ def test_bad_list_parameters_are_400(client, params, message):
 
 def test_health_endpoint(client):
     assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}
+
+
+def test_an_unexpected_failure_is_500_without_detail(make_client):
+    class BrokenBackend:
+        def submit(self, task):
+            raise RuntimeError("broker password is hunter2")
+
+        def cancel(self, task):
+            raise RuntimeError("unused")
+
+    response = make_client(BrokenBackend()).post("/v1/tasks", json=ECHO, headers=bearer("alice"))
+    assert response.status_code == 500
+    assert response.json() == {"status_code": 500, "message": "internal error; see the service's log"}
+    assert "hunter2" not in response.text
