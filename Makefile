@@ -70,8 +70,8 @@ integration: collection ## tests that run ansible-playbook on the installed role
 sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 	scripts/sanity.sh
 
-molecule: collection lab-host node-image ## every molecule scenario, network beside the others (SCENARIOS=... to pick)
-	scripts/molecule-all.sh $(SCENARIOS)
+molecule: collection lab-host node-image ## every molecule scenario; network in the background beside the others (SCENARIOS=... to pick)
+	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) scripts/molecule-all.sh $(filter-out network,$(SCENARIOS))
 
 faults: collection lab-host ## the fault matrix on the network scenario (converged if it is not), table in docs/reliability.md
 	molecule converge -s network
@@ -83,7 +83,10 @@ package: collection ## galaxy-importer on the tarball; install it into ansible-c
 docs: collection ## render the docs as HTML with antsibull-docs and Sphinx; any warning fails (.build/docs/site/build/html)
 	scripts/docs.sh
 
-test: check integration sanity package docs molecule ## everything CI runs
+# The network scenario starts first and runs in the background beside all the rest (scripts/beside-network.sh).
+test: collection lab-host ## everything CI runs
+	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) $(MAKE) check integration sanity package docs molecule \
+	  SCENARIOS="$(filter-out network,$(SCENARIOS))"
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
 	python tests/benchmarks/htcondor_pool.py
