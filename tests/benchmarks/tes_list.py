@@ -65,7 +65,7 @@ def memory(pid: int) -> dict[str, int]:
 
 def median_ms(client: httpx.Client, params: dict, repeat: int) -> tuple[float, dict]:
     times, body = [], {}
-    for _ in range(repeat):
+    for _repeat in range(repeat):
         start = time.perf_counter()
         response = client.get("/ga4gh/tes/v1/tasks", params=params)
         times.append((time.perf_counter() - start) * 1000)
@@ -95,7 +95,7 @@ def main() -> int:
         server = subprocess.Popen([sys.executable, "-c", SERVER.format(src=str(SRC), config=config, port=port)])
         try:
             client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"})
-            for _ in range(100):
+            for _attempt in range(100):
                 try:
                     client.get("/healthz")
                     break
