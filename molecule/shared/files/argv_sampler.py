@@ -24,8 +24,9 @@ def main(secrets_file, report_file):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     samples, hits, started = 0, {}, time.monotonic()
     while not stop:
-        if os.stat(secrets_file).st_mtime_ns != read_at:
-            read_at, needles = os.stat(secrets_file).st_mtime_ns, read_secrets(secrets_file)
+        changed_at = os.stat(secrets_file).st_mtime_ns
+        if changed_at != read_at:
+            read_at, needles = changed_at, read_secrets(secrets_file)
         for pid in os.listdir("/proc"):
             if not pid.isdigit() or pid == str(os.getpid()):
                 continue
