@@ -225,7 +225,8 @@ class PulsarJobs:
     # acknowledge stays off: in pulsar-app 0.15 and 0.16 the thread that republishes unacknowledged messages dies on
     # its first pass (it iterates MessageQueueUUIDStore, which has no __iter__).
     def __init__(self, url: str, manager: str, ca_file: str | None = None, validate_certs: bool = True,
-                 acknowledge: bool = False):
+                 acknowledge: bool = False, on_update=None):
+        self._on_update_hook = on_update
         params = {"manager": manager, "amqp_consumer_timeout": 1.0, "amqp_acknowledge": acknowledge,
                   "amqp_publish_retry": True, "amqp_publish_retry_max_retries": 3}
         params.update(pulsar_client_params(url, ca_file, validate_certs))
@@ -245,6 +246,8 @@ class PulsarJobs:
             if body.get("status") in FINAL_STATES:
                 self.finished[job_id] = body
             self._event.notify_all()
+        if self._on_update_hook:
+            self._on_update_hook(body)
 
     def submit(self, job_dir: str, command: str, inputs: dict, outputs: list, files_url: str, jobs_directory: str,
                job_id: str | None = None) -> str:
@@ -258,25 +261,35 @@ class PulsarJobs:
         for name, content in inputs.items():
             with open(input_paths[name], "w", encoding="utf-8") as handle:
                 handle.write(content)
-        destination = {"default_file_action": "remote_transfer", "files_endpoint": files_url, "jobs_directory": jobs_directory}
-        self._destinations[job_id] = destination
-        client = self.client_manager.get_client(destination, job_id)
         # Galaxy's own command lines leave the tool's streams in the metadata directory, where Pulsar reads them. A
         # subshell, so that an `exit` in the command still lets Pulsar's job script record the exit code.
         command_line = f"( {render_command(command, input_paths, output_paths)}\n) > ../metadata/tool_stdout 2> ../metadata/tool_stderr"
+        self.submit_job_dir(job_dir, command_line, list(input_paths.values()), list(output_paths.values()), files_url,
+                            jobs_directory, job_id)
+        return job_id
+
+    def submit_job_dir(self, job_dir: str, command_line: str, input_paths: list, output_paths: list, files_url: str,
+                       jobs_directory: str, job_id: str, extra_params: dict | None = None) -> None:
+        """Publish the setup message of a job laid out in JOB_DIR (working, metadata and tool directories, the inputs
+        already written). Pulsar stages the inputs from files_url and sends the outputs back there. extra_params are
+        more destination parameters, such as submit_request_cpus for HTCondor."""
+        destination = {"default_file_action": "remote_transfer", "files_endpoint": files_url, "jobs_directory": jobs_directory,
+                       **(extra_params or {})}
+        self._destinations[job_id] = destination
+        client = self.client_manager.get_client(destination, job_id)
+        dirs = {name: os.path.join(job_dir, name) for name in ("working", "metadata", "tool")}
         description = ClientJobDescription(
             command_line=command_line,
             tool=_Tool(dirs["tool"]),
-            client_inputs=ClientInputs([ClientInput(p, CLIENT_INPUT_PATH_TYPES.INPUT_PATH) for p in input_paths.values()]),
+            client_inputs=ClientInputs([ClientInput(p, CLIENT_INPUT_PATH_TYPES.INPUT_PATH) for p in input_paths]),
             client_outputs=ClientOutputs(working_directory=dirs["working"], metadata_directory=dirs["metadata"],
-                                         output_files=list(output_paths.values())),
+                                         output_files=list(output_paths)),
             working_directory=dirs["working"],
             metadata_directory=dirs["metadata"],
         )
         with self._event:
             self.statuses[job_id] = [(time.monotonic(), "submitted")]
         submit_job(client, description)
-        return job_id
 
     def wait(self, job_ids, timeout: float) -> dict:
         """Final status message per job id; raises JobError(timeout) naming the jobs still unfinished."""
@@ -308,8 +321,11 @@ class PulsarJobs:
                 result["running_to_complete_s"] = round(final - running, 3)
         return result
 
-    def kill(self, job_id: str) -> None:
-        self.client_manager.get_client(self._destinations[job_id], job_id).kill()
+    def kill(self, job_id: str, jobs_directory: str | None = None) -> None:
+        """Send Pulsar's kill; a job this process did not submit (before a restart) needs its jobs_directory."""
+        destination = self._destinations.get(job_id) or {"default_file_action": "remote_transfer",
+                                                         "jobs_directory": jobs_directory}
+        self.client_manager.get_client(destination, job_id).kill()
 
     def close(self) -> None:
         self.client_manager.shutdown(ensure_cleanup=True)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ansible_collections.esg.pulsar_network.plugins.module_utils import network_health
 from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/usegalaxy_replica/files/galaxy_network_health.py"
@@ -31,8 +32,8 @@ def collector(monkeypatch, tmp_path):
             raise JobError("unreachable", "broker unreachable: [Errno 111] Connection refused")
         return {queues[0]: {"exists": True, "messages_ready": 0, "consumers": state["consumers"][name]}}
 
-    monkeypatch.setattr(module, "queue_figures", figures)
-    monkeypatch.setattr(module, "peek_report", lambda url, ca_file=None: state["reports"][url.split("//")[1][0]])
+    monkeypatch.setattr(network_health, "queue_figures", figures)
+    monkeypatch.setattr(network_health, "peek_report", lambda url, ca_file=None: state["reports"][url.split("//")[1][0]])
     state["run"] = lambda: module.run_once(CONFIG, tmp_path / "health.json", tmp_path / "metrics/endpoints.prom")
     state["tmp"] = tmp_path
     state["module"] = module

@@ -4,9 +4,8 @@
 
   galaxy_network_health.py --config /etc/galaxy/network_health.yml   (galaxy-network-health.service)
 
-For each endpoint this Galaxy server sends jobs to, on the endpoint's own vhost and with the same credentials as
-Galaxy's runner: the setup queue's consumers and backlog (passive declare), and the health report the endpoint's
-watchdog publishes there. module_utils/routing.py turns both into a verdict; this writes all verdicts to one JSON
+For each endpoint this Galaxy server sends jobs to, with the same credentials as Galaxy's runner, module_utils/
+network_health.py reads the endpoint's state from the broker and routing.py turns it into a verdict; this writes all verdicts to one JSON
 document, which TPV's rank hook reads for every new job, the same figures as Prometheus metrics, and the operators'
 status page (one HTML table, which nginx serves behind authentication). It asks nothing of the provider but the
 broker.
@@ -22,27 +21,11 @@ import time
 from pathlib import Path
 
 import yaml
-from ansible_collections.esg.pulsar_network.plugins.module_utils.health_reports import peek_report
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, queue_figures
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import pulsar_queue_names
-from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import endpoint_verdict
+from ansible_collections.esg.pulsar_network.plugins.module_utils.network_health import collect as collect_health
 
 
 def log(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}, sort_keys=True), flush=True)
-
-
-def read_endpoint(endpoint: dict, ca_file: str | None, last_report: dict | None) -> tuple[dict | None, dict | None]:
-    """The setup queue's figures (None when the broker cannot be read) and the newest report seen."""
-    setup_queue = pulsar_queue_names(endpoint.get("manager") or "production", ("setup",))["setup"]
-    try:
-        setup = queue_figures(endpoint["amqp_url"], [setup_queue], ca_file=ca_file)[setup_queue]
-        report = peek_report(endpoint["amqp_url"], ca_file=ca_file)
-    except JobError as error:
-        log("unreachable", endpoint=endpoint["name"], reason=str(error))
-        return None, last_report
-    # Another reader may hold the report this instant: the last one seen still counts, by its own age.
-    return setup, report or last_report
 
 
 def write_atomically(path: Path, text: str, mode: int) -> None:
@@ -119,15 +102,9 @@ New jobs go only to healthy endpoints.</p>
 
 
 def collect(config: dict, previous: dict) -> dict:
-    now = time.time()
-    endpoints = {}
-    for endpoint in config.get("endpoints") or []:
-        last = (previous.get("endpoints") or {}).get(endpoint["name"], {}).get("report")
-        setup, report = read_endpoint(endpoint, config.get("ca_file"), last)
-        entry = endpoint_verdict(setup, report, now, max_age=config["max_age"], max_backlog=config["max_backlog"],
-                                 draining=bool(endpoint.get("draining")))
-        endpoints[endpoint["name"]] = {**entry, "report": report}
-    return {"time": now, "endpoints": endpoints}
+    return collect_health(config.get("endpoints") or [], previous, ca_file=config.get("ca_file"),
+                          max_age=config["max_age"], max_backlog=config["max_backlog"],
+                          on_unreachable=lambda name, reason: log("unreachable", endpoint=name, reason=reason))
 
 
 def run_once(config: dict, output: Path, metrics: Path | None, status: Path | None = None) -> dict:

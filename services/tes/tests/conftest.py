@@ -12,6 +12,11 @@ from passlib.hash import pbkdf2_sha256
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "src"))
+# The collection's shared code (routing, AMQP, Pulsar's client), which the role installs beside the service.
+sys.path.insert(0, str(pathlib.Path(__file__).parents[3] / "tests"))
+from src_collections import link_checkout  # noqa: E402
+
+link_checkout()
 
 from pulsar_network_tes.app import create_app  # noqa: E402
 from pulsar_network_tes.config import parse  # noqa: E402
@@ -27,6 +32,9 @@ class RecordingBackend:
     def __init__(self) -> None:
         self.submitted: list[dict[str, Any]] = []
         self.canceled: list[dict[str, Any]] = []
+
+    def problem(self, task: dict[str, Any]) -> str | None:
+        return None
 
     def submit(self, task: dict[str, Any]) -> None:
         self.submitted.append(task)

@@ -210,7 +210,7 @@ def test_bad_list_parameters_are_400(client, params, message):
 
 
 def test_health_endpoint(client):
-    assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "store": "ok", "endpoints": {}, "healthy_endpoints": 0}
 
 
 def test_an_unexpected_failure_is_500_without_detail(make_client):

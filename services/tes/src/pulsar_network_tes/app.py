@@ -67,8 +67,11 @@ def _caller(request: Request) -> Caller:
 Who = Annotated[Caller, Depends(_caller)]
 
 
-def create_app(settings: Settings, store: TaskStore, backend: Backend) -> FastAPI:
-    app = FastAPI(title="Pulsar Network TES", version="1.1.0", openapi_url=None, docs_url=None, redoc_url=None)
+def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: tuple[APIRouter, ...] = (),
+               lifespan: Any = None) -> FastAPI:
+    """The service's app; routers are more routes beside TES's (the job files API), lifespan starts the backend."""
+    app = FastAPI(title="Pulsar Network TES", version="1.1.0", openapi_url=None, docs_url=None, redoc_url=None,
+                  lifespan=lifespan)
     app.state.settings = settings
 
     @app.exception_handler(RequestValidationError)
@@ -122,14 +125,14 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend) -> FastAP
 
     @router.post("/tasks")
     def create_task(task: Task, who: Who) -> dict[str, str]:
-        problem = refusal(settings.endpoints, task.resources)
+        document = task.model_dump(mode="json", exclude_none=True)
+        problem = refusal(settings.endpoints, task.resources) or backend.problem(document)
         if problem:
             raise ApiError(400, problem)
         given = set((task.resources.backend_parameters or {}) if task.resources else {})
         unknown = sorted(given - settings.backend_parameters)
         if unknown and task.resources and task.resources.backend_parameters_strict:
             raise ApiError(400, f"resources.backend_parameters: not supported here: {', '.join(unknown)}")
-        document = task.model_dump(mode="json", exclude_none=True)
         if unknown:
             document["logs"] = [{"logs": [], "outputs": [],
                                  "system_logs": [f"ignored backend_parameters: {', '.join(unknown)}"]}]
@@ -179,6 +182,8 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend) -> FastAP
 
     for prefix in PREFIXES:
         app.include_router(router, prefix=prefix)
+    for extra in routers:
+        app.include_router(extra)
 
     @app.get("/healthz")
     def health() -> JSONResponse:
@@ -186,6 +191,8 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend) -> FastAP
             store.list(StoreQuery(page_size=1))
         except Exception as error:  # the store is what the service cannot work without
             return JSONResponse({"status": "failing", "store": str(error)}, status_code=503)
-        return JSONResponse({"status": "ok", "store": "ok"})
+        endpoints = backend.health() if hasattr(backend, "health") else {}
+        return JSONResponse({"status": "ok", "store": "ok", "endpoints": endpoints,
+                             "healthy_endpoints": sum(v == "healthy" for v in endpoints.values())})
 
     return app

@@ -14,10 +14,28 @@
           password_hash: $pbkdf2-sha256$29000$...   # basic auth (passlib's format, Ansible's password_hash)
           admin: false      # an admin sees and cancels every user's tasks
     backend_parameters: [request_walltime]   # tesResources.backend_parameters keys this service honours
-    endpoints:              # the network's endpoints: what a task may ask for
-      - {name: site_a, cores: 16, mem: 64, gpus: 0}
+    endpoints:              # the network's endpoints: what a task may ask for, and how to reach each
+      - name: site_a
+        cores: 16
+        mem: 64
+        gpus: 0
+        amqp_url: pyamqp://tes:PASSWORD@broker:5671//pulsar/site_a/tes?ssl=1   # this service's vhost there
+        manager: production
+        jobs_directory: /srv/pulsar/staging/tes   # the endpoint's staging directory for this service
+    backend:                # how tasks run (pulsar_backend.py); all optional
+      public_url: https://tes.example.org   # where the endpoints reach this host's job files API
+      ca_file: /etc/pulsar-network-tes/amqp-ca.crt   # the broker's CA
+      work_dir: /var/lib/pulsar-network-tes/jobs
+      storage_roots: [/srv/tes/storage]     # file:// URLs must lie under one of these
+      max_input_bytes: 10737418240
+      runtime: podman       # or docker, apptainer: what runs the executors on the execute nodes
+      runtime_args: [--network=host]
+      tail_bytes: 10240     # how much of each executor's stdout and stderr the task log keeps
+      health_interval: 10   # seconds between reads of the endpoints' health from the broker
+      workers: 4            # tasks prepared and sent at once
 
-No secret is stored in clear: tokens as SHA-256, passwords as PBKDF2.
+No secret is stored in clear but the AMQP URLs' passwords, which the service needs as they are (the file is 0600).
+Tokens are stored as SHA-256, passwords as PBKDF2.
 """
 
 from __future__ import annotations
@@ -46,6 +64,26 @@ class Endpoint:
     cores: float = 1
     mem: float = 4
     gpus: float = 0
+    amqp_url: str = field(default="", repr=False)
+    manager: str = "production"
+    jobs_directory: str = ""
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    public_url: str = "https://localhost"
+    ca_file: str | None = None
+    work_dir: str = "/var/lib/pulsar-network-tes/jobs"
+    storage_roots: tuple[str, ...] = ()
+    max_input_bytes: int = 10 * 1024**3
+    runtime: str = "podman"
+    runtime_args: tuple[str, ...] = ("--network=host",)
+    tail_bytes: int = 10240
+    health_interval: float = 10.0
+    workers: int = 4
+
+
+RUNTIMES = ("podman", "docker", "apptainer")
 
 
 @dataclass(frozen=True)
@@ -56,6 +94,7 @@ class Settings:
     users: tuple[User, ...] = ()
     backend_parameters: frozenset[str] = frozenset()
     endpoints: tuple[Endpoint, ...] = ()
+    backend: BackendSettings = field(default_factory=BackendSettings)
 
 
 def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
@@ -93,11 +132,33 @@ def parse(data: Any) -> Settings:
         endpoints.append(Endpoint(name=_get(item, "name", str, where),
                                   cores=_get(item, "cores", (int, float), where, 1),
                                   mem=_get(item, "mem", (int, float), where, 4),
-                                  gpus=_get(item, "gpus", (int, float), where, 0)))
+                                  gpus=_get(item, "gpus", (int, float), where, 0),
+                                  amqp_url=_get(item, "amqp_url", str, where, ""),
+                                  manager=_get(item, "manager", str, where, "production"),
+                                  jobs_directory=_get(item, "jobs_directory", str, where, "")))
     return Settings(store=_get(data, "store", str, ""), service=_get(data, "service", dict, "", {}),
                     anonymous=_get(auth, "anonymous", bool, "auth.", False), users=tuple(users),
                     backend_parameters=frozenset(_get(data, "backend_parameters", list, "", [])),
-                    endpoints=tuple(endpoints))
+                    endpoints=tuple(endpoints), backend=_backend(_get(data, "backend", dict, "", {})))
+
+
+def _backend(data: dict[str, Any]) -> BackendSettings:
+    default, where = BackendSettings(), "backend."
+    runtime = _get(data, "runtime", str, where, default.runtime)
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"backend.runtime: {runtime} is not one of {', '.join(RUNTIMES)}")
+    return BackendSettings(
+        public_url=_get(data, "public_url", str, where, default.public_url).rstrip("/"),
+        ca_file=_get(data, "ca_file", str, where, None),
+        work_dir=_get(data, "work_dir", str, where, default.work_dir),
+        storage_roots=tuple(_get(data, "storage_roots", list, where, [])),
+        max_input_bytes=_get(data, "max_input_bytes", int, where, default.max_input_bytes),
+        runtime=runtime,
+        runtime_args=tuple(_get(data, "runtime_args", list, where, list(default.runtime_args))),
+        tail_bytes=_get(data, "tail_bytes", int, where, default.tail_bytes),
+        health_interval=_get(data, "health_interval", (int, float), where, default.health_interval),
+        workers=_get(data, "workers", int, where, default.workers),
+    )
 
 
 def load(path: str) -> Settings:

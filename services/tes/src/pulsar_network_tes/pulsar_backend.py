@@ -1,0 +1,317 @@
+"""Tasks as Pulsar jobs on the network's endpoints, sent over AMQP the way Galaxy sends its jobs.
+
+For each task, in a worker thread: the plan (plan.py) and the inputs are laid out in the task's job directory
+(staging.py); the network's routing (routing.order_endpoints, shared with Galaxy's TPV) picks a healthy endpoint
+that accepts the task's resources, from the health this service reads off the broker (network_health.collect, the
+same reading Galaxy's collector makes); the task goes to that endpoint's Pulsar as a job whose command is runner.py,
+with the task's resources as the job's HTCondor requests. While no endpoint is healthy the task stays QUEUED here.
+
+Progress comes back as Pulsar's status messages on this service's own status_update queue of each endpoint: nothing
+polls. The final message arrives after Pulsar has sent the runner's log and outputs to the job files API, so the
+task's logs and outputs are complete when its state becomes final. Status messages published while the service was
+down wait in that durable queue: on start, reconcile() opens every endpoint that has unfinished tasks, and the waiting
+messages bring them to their final state. Tasks not yet sent are sent again; CANCELING ones are killed again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from ansible_collections.esg.pulsar_network.plugins.module_utils import network_health, routing
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import PulsarJobs
+
+from . import files_api, logs, plan, runner
+from .config import Endpoint, Settings
+from .models import Resources, State
+from .placement import accepting, requested
+from .staging import Staging, StagingError
+from .store import TaskStore
+
+# Pulsar's job states, as its status messages name them, and the task state each one means.
+PULSAR_STATES = {
+    "preprocessing": State.INITIALIZING,
+    "queued": State.INITIALIZING,
+    "running": State.RUNNING,
+    "postprocessing": State.RUNNING,
+}
+OUTPUTS = ("tes_outputs.tar", "tes_log.json")
+
+
+def htcondor_requests(resources: dict[str, Any] | None) -> dict[str, str]:
+    """The task's resources as Pulsar destination parameters for HTCondor: whole cores, memory in MB, disk in KB."""
+    resources = resources or {}
+    cores, ram_gb = requested_from(resources)
+    params = {"submit_request_cpus": str(math.ceil(cores)), "submit_request_memory": str(math.ceil(ram_gb * 1024))}
+    if resources.get("disk_gb"):
+        params["submit_request_disk"] = str(math.ceil(resources["disk_gb"] * 1024 * 1024))
+    return params
+
+
+def requested_from(resources: dict[str, Any]) -> tuple[float, float]:
+    """Cores and GB of memory a stored task asks for (the defaults when it names none)."""
+    return requested(Resources.model_validate(resources))
+
+
+def files_secret(path: str) -> bytes:
+    """The job files API's key, made on first start and kept (0600): jobs in flight keep working across restarts."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        key = secrets.token_bytes(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        return key
+
+
+class PulsarBackend:
+    def __init__(self, settings: Settings, store: TaskStore, secret: bytes,
+                 jobs_factory: Callable[..., Any] = PulsarJobs,
+                 health_reader: Callable[..., dict] = network_health.collect) -> None:
+        self.settings, self.store, self.secret = settings, store, secret
+        self.options = settings.backend
+        self.staging = Staging(self.options.work_dir, self.options.storage_roots, self.options.max_input_bytes)
+        self._jobs_factory, self._health_reader = jobs_factory, health_reader
+        self._endpoints = {e.name: e for e in settings.endpoints}
+        self._links: dict[str, Any] = {}
+        self._links_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="tes-task")
+        self._health: dict[str, Any] = {}
+        self._health_ready = threading.Event()
+        self._stop = threading.Event()
+        self._health_thread = threading.Thread(target=self._watch_health, name="tes-health", daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        os.makedirs(self.options.work_dir, mode=0o700, exist_ok=True)
+        self._health_thread.start()
+        self.reconcile()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._links_lock:
+            for link in self._links.values():
+                link.close()
+            self._links.clear()
+
+    def reconcile(self) -> None:
+        """After a restart: listen on every endpoint an unfinished task went to; send again what was not sent."""
+        for task in self.store.unfinished():
+            endpoint = _metadata(task).get("endpoint")
+            if endpoint in self._endpoints:
+                self._link(endpoint)
+            if task["state"] == State.CANCELING.value:
+                self.cancel(task)
+            elif endpoint is None:
+                self.submit(task)
+            logs.event("task_reconciled", task=task["id"], state=task["state"], endpoint=endpoint)
+
+    # --- the Backend protocol ----------------------------------------------------------------------------------
+    def submit(self, task: dict[str, Any]) -> None:
+        self._pool.submit(self._guard, task["id"], self._send)
+
+    def cancel(self, task: dict[str, Any]) -> None:
+        self._pool.submit(self._guard, task["id"], self._kill)
+
+    def problem(self, task: dict[str, Any]) -> str | None:
+        """Why this task can never run here (a path or URL this service cannot serve), checked before it is stored."""
+        try:
+            plan.mount_points(task)
+        except plan.PlanError as error:
+            return str(error)
+        return self.staging.check_urls(task)
+
+    # --- sending -----------------------------------------------------------------------------------------------
+    def _guard(self, task_id: str, step: Callable[[str], None]) -> None:
+        try:
+            step(task_id)
+        except Exception as error:  # a task must end clearly failed, never stay QUEUED for ever
+            logs.log.exception("task_failed", extra={"fields": {"task": task_id}})
+            self._final(task_id, State.SYSTEM_ERROR, f"the service failed: {type(error).__name__}: {error}")
+
+    def _send(self, task_id: str) -> None:
+        found = self.store.get(task_id)
+        if found is None or State(found[1]["state"]).final:
+            return
+        task = found[1]
+        try:
+            job_inputs = self._lay_out(task)
+        except (plan.PlanError, StagingError) as error:
+            self._final(task_id, State.SYSTEM_ERROR, str(error))
+            return
+        endpoint = self._choose(task)
+        if endpoint is None:
+            return  # canceled or the service is stopping while it waited for a healthy endpoint
+        job_dir = self.staging.job_dir(task_id)
+        outputs_dir = os.path.join(job_dir, "outputs")
+        command_line = (f"python3 {job_inputs[0]} {job_inputs[1]} {outputs_dir}/{OUTPUTS[0]} {outputs_dir}/{OUTPUTS[1]}"
+                        " > ../metadata/tool_stdout 2> ../metadata/tool_stderr")
+        files_url = (f"{self.options.public_url}/api/jobs/{task_id}/files"
+                     f"?job_key={files_api.job_key(self.secret, task_id)}")
+        self._update_log(task_id, metadata={"endpoint": endpoint.name})
+        self._link(endpoint.name).submit_job_dir(job_dir, command_line, job_inputs, [os.path.join(outputs_dir, o) for o in OUTPUTS],
+                            files_url, endpoint.jobs_directory, task_id, extra_params=htcondor_requests(task.get("resources")))
+        logs.event("task_sent", task=task_id, endpoint=endpoint.name)
+
+    def _lay_out(self, task: dict[str, Any]) -> list[str]:
+        """The job directory: the runner, its plan and the inputs; returns the paths Pulsar stages (runner first)."""
+        job_dir = self.staging.job_dir(task["id"])
+        for name in ("inputs", "outputs", "working", "metadata", "tool"):
+            os.makedirs(os.path.join(job_dir, name), exist_ok=True)
+        inputs_dir = os.path.join(job_dir, "inputs")
+        runner_path, plan_path = os.path.join(inputs_dir, "tes_runner.py"), os.path.join(inputs_dir, "tes_plan.json")
+        shutil.copyfile(runner.__file__, runner_path)
+        task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes)
+        with open(plan_path, "w", encoding="utf-8") as handle:
+            json.dump(task_plan, handle)
+        return [runner_path, plan_path, *self.staging.gather_inputs(task)]
+
+    def _choose(self, task: dict[str, Any]) -> Endpoint | None:
+        """The best healthy endpoint that accepts the task; waits (the task stays QUEUED) while there is none."""
+        resources = task.get("resources") or {}
+        candidates = [e.name for e in accepting(tuple(self._endpoints.values()), Resources.model_validate(resources))]
+        cores, ram_gb = requested_from(resources)
+        announced = False
+        self._health_ready.wait(timeout=self.options.health_interval * 3)
+        while not self._stop.is_set():
+            current = self.store.get(task["id"])
+            if current is None or current[1]["state"] != State.QUEUED.value:
+                return None
+            ordered = routing.order_endpoints(candidates, self._health, cores=cores, mem_gb=ram_gb)
+            if ordered:
+                routing.record_routed(ordered[0], cores, ram_gb, 0)
+                return self._endpoints[ordered[0]]
+            if not announced:
+                logs.event("task_waiting", task=task["id"], reason="no healthy endpoint accepts it",
+                           candidates=candidates)
+                announced = True
+            self._stop.wait(self.options.health_interval)
+        return None
+
+    # --- status messages ---------------------------------------------------------------------------------------
+    def _link(self, name: str) -> Any:
+        """The AMQP link to one endpoint, opened once: its client manager also consumes the status messages."""
+        with self._links_lock:
+            if name not in self._links:
+                endpoint = self._endpoints[name]
+                self._links[name] = self._jobs_factory(endpoint.amqp_url, endpoint.manager, self.options.ca_file,
+                                                       on_update=lambda body, n=name: self._on_update(n, body))
+            return self._links[name]
+
+    def _on_update(self, endpoint: str, body: dict[str, Any]) -> None:
+        task_id, status = body.get("job_id"), body.get("status")
+        found = self.store.get(task_id) if task_id else None
+        if found is None:
+            logs.event("status_for_unknown_task", endpoint=endpoint, job=task_id, status=status)
+            return
+        logs.event("task_status", task=task_id, endpoint=endpoint, pulsar_status=status)
+        if status in PULSAR_STATES:
+            if found[1]["state"] != State.CANCELING.value:
+                self.store.update(task_id, PULSAR_STATES[status])
+        elif status == "complete":
+            self._pool.submit(self._guard, task_id, lambda t: self._finish(t, body))
+        elif status == "cancelled":
+            self._final(task_id, State.CANCELED, "canceled: Pulsar killed the job")
+        elif status in ("failed", "lost"):
+            reason = (body.get("stderr") or body.get("job_stderr") or "").strip().splitlines()[-1:] or ["no detail"]
+            self._final(task_id, State.SYSTEM_ERROR, f"the endpoint's Pulsar reports the job {status}: {reason[0]}")
+
+    def _finish(self, task_id: str, body: dict[str, Any]) -> None:
+        found = self.store.get(task_id)
+        if found is None or State(found[1]["state"]).final:
+            return
+        task, outputs_dir = found[1], os.path.join(self.staging.job_dir(task_id), "outputs")
+        try:
+            with open(os.path.join(outputs_dir, OUTPUTS[1]), encoding="utf-8") as handle:
+                result = json.load(handle)
+        except (OSError, ValueError) as error:
+            detail = (body.get("stderr") or "").strip().splitlines()[-1:] or [str(error)]
+            self._final(task_id, State.SYSTEM_ERROR, f"the runner left no log on the endpoint: {detail[0]}")
+            return
+        system_logs = list(result.get("system_logs") or [])
+        state = State(result.get("outcome", "SYSTEM_ERROR"))
+        if task["state"] == State.CANCELING.value:  # the job ended before Pulsar's kill reached it
+            state = State.CANCELED
+        delivered: list[dict[str, str]] = []
+        if state is State.COMPLETE or result.get("outputs"):
+            try:
+                delivered = self.staging.deliver_outputs(task, os.path.join(outputs_dir, OUTPUTS[0]),
+                                                         result.get("outputs") or [])
+            except (StagingError, OSError) as error:
+                state, system_logs = State.SYSTEM_ERROR, system_logs + [str(error)]
+        executor_logs = [{k: v for k, v in entry.items() if k in ("start_time", "end_time", "exit_code", "stdout",
+                                                                  "stderr")} for entry in result.get("executors") or []]
+        self._update_log(task_id, logs=executor_logs, outputs=delivered, start_time=result.get("start_time"),
+                         end_time=result.get("end_time"), system_logs=system_logs)
+        self.store.update(task_id, state)
+        self.staging.remove(task_id)
+        logs.event("task_finished", task=task_id, state=state.value, outputs=len(delivered))
+
+    # --- cancel ------------------------------------------------------------------------------------------------
+    def _kill(self, task_id: str) -> None:
+        found = self.store.get(task_id)
+        if found is None or State(found[1]["state"]).final:
+            return
+        name = _metadata(found[1]).get("endpoint")
+        if name not in self._endpoints:
+            self._final(task_id, State.CANCELED, "canceled before it was sent to an endpoint")
+            return
+        self._link(name).kill(task_id, self._endpoints[name].jobs_directory)
+        logs.event("task_kill_sent", task=task_id, endpoint=name)
+
+    # --- helpers -----------------------------------------------------------------------------------------------
+    def _final(self, task_id: str, state: State, reason: str) -> None:
+        found = self.store.get(task_id)
+        if found is None or State(found[1]["state"]).final:
+            return
+        task_log = (found[1].get("logs") or [{}])[0]
+        self._update_log(task_id, system_logs=list(task_log.get("system_logs") or []) + [reason],
+                         end_time=runner.now())
+        self.store.update(task_id, state)
+        self.staging.remove(task_id)
+        logs.event("task_finished", task=task_id, state=state.value, reason=reason)
+
+    def _update_log(self, task_id: str, **fields: Any) -> None:
+        """Merge fields into the task's one log (TES keeps a list: one log per attempt; this service tries once)."""
+        found = self.store.get(task_id)
+        if found is None:
+            return
+        task_log = dict((found[1].get("logs") or [{}])[0])
+        for key, value in fields.items():
+            if key == "metadata":
+                task_log["metadata"] = {**task_log.get("metadata", {}), **value}
+            elif value is not None:
+                task_log[key] = value
+        task_log.setdefault("logs", [])
+        task_log.setdefault("outputs", [])
+        self.store.update(task_id, logs=[task_log])
+
+    def _watch_health(self) -> None:
+        endpoints = [{"name": e.name, "amqp_url": e.amqp_url, "manager": e.manager} for e in self._endpoints.values()]
+        while not self._stop.is_set():
+            try:
+                self._health = self._health_reader(
+                    endpoints, self._health, ca_file=self.options.ca_file,
+                    on_unreachable=lambda name, reason: logs.event("endpoint_unreachable", endpoint=name, reason=reason))
+            except Exception:  # a failed reading leaves the last one, which ages out by itself
+                logs.log.exception("health_failed")
+            self._health_ready.set()
+            self._stop.wait(self.options.health_interval)
+
+    def health(self) -> dict[str, Any]:
+        """Each endpoint's verdict, for /healthz."""
+        return {name: entry.get("verdict") for name, entry in (self._health.get("endpoints") or {}).items()}
+
+
+def _metadata(task: dict[str, Any]) -> dict[str, str]:
+    return ((task.get("logs") or [{}])[0] or {}).get("metadata") or {}
