@@ -42,13 +42,17 @@ NETWORK = "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK"
 NO_NETWORK = ("RestrictAddressFamilies=AF_UNIX", "PrivateNetwork=yes", "IPAddressDeny=any")
 
 
-def systemd_hardening(read_write_paths, network=True) -> str:
+def systemd_hardening(read_write_paths, network=True, private_tmp=True) -> str:
     """[Service] lines: the common sandbox, the paths the service may write (a leading '-' marks one that may be
-    missing), and network access or none."""
+    missing), and network access or none. private_tmp=False shares the host's /tmp, writable, which
+    HTCondor's FS authentication needs (the schedd looks there for the file its client makes)."""
     paths = [str(path) for path in read_write_paths if path]
     if not paths:
         raise ValueError("systemd_hardening needs the paths the service writes to (ProtectSystem=strict makes the rest read-only)")
-    lines = list(COMMON) + [f"ReadWritePaths={' '.join(dict.fromkeys(paths))}"]
+    common = [line for line in COMMON if private_tmp or line != "PrivateTmp=yes"]
+    if not private_tmp:
+        paths.append("/tmp")  # ProtectSystem=strict would leave it read-only
+    lines = common + [f"ReadWritePaths={' '.join(dict.fromkeys(paths))}"]
     lines += [NETWORK] if network else list(NO_NETWORK)
     return "\n".join(lines)
 

@@ -10,6 +10,8 @@ name the variable, never the value.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 
 # Anywhere in the value, any case: the example vault's "CHANGE-ME: 32 random characters" must not pass.
@@ -36,3 +38,16 @@ def weak_secrets(secrets: dict, min_length: int = PASSWORD_MIN_LENGTH) -> list:
     """The problems of each named secret, in order; an empty list when all are acceptable."""
     problems = (secret_problem(name, value, int(min_length)) for name, value in secrets.items())
     return [problem for problem in problems if problem]
+
+
+def _ab64encode(data: bytes) -> str:
+    """passlib's "adapted base64": '.' for '+', no padding."""
+    return base64.b64encode(data).decode().replace("+", ".").rstrip("=")
+
+
+def pbkdf2_sha256_hash(password: str, salt: str, rounds: int = 29000) -> str:
+    """A password as passlib's pbkdf2_sha256 stores it ($pbkdf2-sha256$ROUNDS$SALT$CHECKSUM); the same salt gives the
+    same text, so a role can write it on every converge without a change."""
+    salt_bytes = salt.encode()
+    checksum = hashlib.pbkdf2_hmac("sha256", password.encode(), salt_bytes, rounds, 32)
+    return f"$pbkdf2-sha256${rounds}${_ab64encode(salt_bytes)}${_ab64encode(checksum)}"

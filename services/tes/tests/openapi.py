@@ -48,3 +48,30 @@ def validate_task(instance: Any, view: str) -> None:
         Draft4Validator(_minimal_task_schema(), registry=_REGISTRY).validate(instance)
     else:
         validate(instance, "tesTask")
+
+
+def validate_response(method: str, path_url: str, status: int, body: Any) -> None:
+    """Check one answer of the service, by its request (method and path with query), against the TES document.
+    A refusal carries a one-line message; the spec leaves error bodies open."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(path_url)
+    path = parts.path.removeprefix("/ga4gh/tes/v1").removeprefix("/v1")
+    view = urllib.parse.parse_qs(parts.query).get("view", ["MINIMAL"])[0]
+    if status >= 400:
+        assert isinstance(body.get("message"), str) and body["message"], body
+        return
+    if method == "GET" and path == "/tasks":
+        validate({**body, "tasks": []}, response_schema("/tasks", "get"))
+        for item in body["tasks"]:
+            validate_task(item, view)
+    elif method == "GET" and path.startswith("/tasks/"):
+        validate_task(body, view)
+    elif method == "POST" and path.endswith(":cancel"):
+        validate(body, response_schema("/tasks/{id}:cancel", "post"))
+    elif method == "POST" and path == "/tasks":
+        validate(body, response_schema("/tasks", "post"))
+    elif method == "GET" and path == "/service-info":
+        validate(body, response_schema("/service-info", "get"))
+    else:
+        raise AssertionError(f"no operation of the TES document for {method} {path}")

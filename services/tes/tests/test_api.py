@@ -225,3 +225,9 @@ def test_an_unexpected_failure_is_500_without_detail(make_client):
     assert response.status_code == 500
     assert response.json() == {"status_code": 500, "message": "internal error; see the service's log"}
     assert "hunter2" not in response.text
+
+
+def test_an_unknown_route_is_404_with_a_message(client):
+    answer = client.get("/tasks/abc", headers=bearer("alice"))
+    assert answer.status_code == 404
+    assert answer.json() == {"status_code": 404, "message": "/tasks/abc: Not Found"}

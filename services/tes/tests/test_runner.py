@@ -48,7 +48,8 @@ def run_task(tmp_path, monkeypatch, task_fields, inputs=None):
     the_plan = plan.build(task(**task_fields), FAKE, [], 64)
     (staged / "plan.json").write_text(json.dumps(the_plan))
     monkeypatch.chdir(work)
-    result = runner.run(str(staged / "plan.json"), str(tmp_path / "outputs.tar"), str(tmp_path / "log.json"))
+    result = runner.run(str(staged / "plan.json"), str(tmp_path / "outputs.tar"), str(tmp_path / "log.json"),
+                        *[str(staged / name) for name in inputs or {}])
     assert json.loads((tmp_path / "log.json").read_text()) == result
     return result
 

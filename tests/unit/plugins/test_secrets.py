@@ -38,3 +38,16 @@ def test_the_filter_lists_each_problem_by_name_without_the_values():
     assert problems == ["a_password is a placeholder: set a random value from a vault",
                         "an_api_key is shorter than 32 characters"]
     assert not any("short-but-random" in p or "CHANGE-ME" in p for p in problems)
+
+
+def test_pbkdf2_sha256_is_passlibs_format_and_stable():
+    from passlib.hash import pbkdf2_sha256
+
+    from ansible_collections.esg.pulsar_network.plugins.module_utils.secrets import pbkdf2_sha256_hash
+
+    hashed = pbkdf2_sha256_hash("a long password", "0123456789abcdef")
+    assert hashed == pbkdf2_sha256_hash("a long password", "0123456789abcdef")
+    assert hashed != pbkdf2_sha256_hash("a long password", "fedcba9876543210")
+    assert hashed.startswith("$pbkdf2-sha256$29000$")
+    assert pbkdf2_sha256.verify("a long password", hashed)
+    assert not pbkdf2_sha256.verify("another password", hashed)

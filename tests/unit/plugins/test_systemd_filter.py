@@ -29,3 +29,13 @@ def test_paths_are_listed_once_and_optional_ones_keep_their_dash():
 def test_no_writable_path_is_a_clear_error():
     with pytest.raises(ValueError, match="needs the paths the service writes to"):
         harden([])
+
+
+def test_a_unit_may_share_the_hosts_tmp():
+    from ansible_collections.esg.pulsar_network.plugins.filter.systemd import systemd_hardening
+
+    shared = systemd_hardening(["/var/lib/pulsar"], private_tmp=False).splitlines()
+    assert "PrivateTmp=yes" not in shared
+    assert "ProtectSystem=strict" in shared
+    assert "ReadWritePaths=/var/lib/pulsar /tmp" in shared
+    assert "PrivateTmp=yes" in systemd_hardening(["/var/lib/pulsar"]).splitlines()

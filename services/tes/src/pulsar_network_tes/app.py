@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from . import logs
 from .auth import Caller, Unauthenticated, authenticate
@@ -77,6 +78,10 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
         return _error(400, _validation_message(error))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return _error(error.status_code, f"{request.url.path}: {error.detail}")  # unknown routes, wrong methods
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:

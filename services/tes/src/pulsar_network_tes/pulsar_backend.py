@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import network_health, routing
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import PulsarJobs
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import PULSAR_IMPORT_ERROR, PulsarJobs
 
 from . import files_api, logs, plan, runner
 from .config import Endpoint, Settings
@@ -87,11 +87,14 @@ class PulsarBackend:
         self._pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="tes-task")
         self._health: dict[str, Any] = {}
         self._health_ready = threading.Event()
+        self._waiting: set[str] = set()
         self._stop = threading.Event()
         self._health_thread = threading.Thread(target=self._watch_health, name="tes-health", daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
+        if PULSAR_IMPORT_ERROR and self._jobs_factory is PulsarJobs:
+            raise RuntimeError("Pulsar's client library cannot be imported: " + PULSAR_IMPORT_ERROR.strip().splitlines()[-1])
         os.makedirs(self.options.work_dir, mode=0o700, exist_ok=True)
         self._health_thread.start()
         self.reconcile()
@@ -141,7 +144,7 @@ class PulsarBackend:
 
     def _send(self, task_id: str) -> None:
         found = self.store.get(task_id)
-        if found is None or State(found[1]["state"]).final:
+        if found is None or found[1]["state"] != State.QUEUED.value:
             return
         task = found[1]
         try:
@@ -151,52 +154,63 @@ class PulsarBackend:
             return
         endpoint = self._choose(task)
         if endpoint is None:
-            return  # canceled or the service is stopping while it waited for a healthy endpoint
+            self._retry_later(task)
+            return
+        self._waiting.discard(task_id)
         job_dir = self.staging.job_dir(task_id)
         outputs_dir = os.path.join(job_dir, "outputs")
-        command_line = (f"python3 {job_inputs[0]} {job_inputs[1]} {outputs_dir}/{OUTPUTS[0]} {outputs_dir}/{OUTPUTS[1]}"
-                        " > ../metadata/tool_stdout 2> ../metadata/tool_stderr")
+        # Pulsar stages the inputs the command line names, and rewrites each to its path on the endpoint.
+        command_line = " ".join(["python3", job_inputs[0], job_inputs[1], f"{outputs_dir}/{OUTPUTS[0]}",
+                                 f"{outputs_dir}/{OUTPUTS[1]}", *job_inputs[2:],
+                                 "> ../metadata/tool_stdout 2> ../metadata/tool_stderr"])
         files_url = (f"{self.options.public_url}/api/jobs/{task_id}/files"
                      f"?job_key={files_api.job_key(self.secret, task_id)}")
         self._update_log(task_id, metadata={"endpoint": endpoint.name})
-        self._link(endpoint.name).submit_job_dir(job_dir, command_line, job_inputs, [os.path.join(outputs_dir, o) for o in OUTPUTS],
-                            files_url, endpoint.jobs_directory, task_id, extra_params=htcondor_requests(task.get("resources")))
+        self._link(endpoint.name).submit_job_dir(
+            job_dir, command_line, job_inputs, [os.path.join(outputs_dir, o) for o in OUTPUTS], files_url,
+            endpoint.jobs_directory, task_id, extra_params=htcondor_requests(task.get("resources")))
         logs.event("task_sent", task=task_id, endpoint=endpoint.name)
 
     def _lay_out(self, task: dict[str, Any]) -> list[str]:
-        """The job directory: the runner, its plan and the inputs; returns the paths Pulsar stages (runner first)."""
+        """The job directory: the runner, its plan and the inputs, written once; the paths Pulsar stages (runner
+        first)."""
         job_dir = self.staging.job_dir(task["id"])
-        for name in ("inputs", "outputs", "working", "metadata", "tool"):
-            os.makedirs(os.path.join(job_dir, name), exist_ok=True)
         inputs_dir = os.path.join(job_dir, "inputs")
         runner_path, plan_path = os.path.join(inputs_dir, "tes_runner.py"), os.path.join(inputs_dir, "tes_plan.json")
-        shutil.copyfile(runner.__file__, runner_path)
-        task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes)
-        with open(plan_path, "w", encoding="utf-8") as handle:
-            json.dump(task_plan, handle)
-        return [runner_path, plan_path, *self.staging.gather_inputs(task)]
+        if not os.path.exists(plan_path):
+            for name in ("inputs", "outputs", "working", "metadata", "tool"):
+                os.makedirs(os.path.join(job_dir, name), exist_ok=True)
+            shutil.copyfile(runner.__file__, runner_path)
+            self.staging.gather_inputs(task)
+            task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes)
+            with open(plan_path + ".part", "w", encoding="utf-8") as handle:
+                json.dump(task_plan, handle)
+            os.replace(plan_path + ".part", plan_path)  # last: its presence means the layout is whole
+        staged = [os.path.join(inputs_dir, plan.staged_name(i)) for i in range(len(task.get("inputs") or []))]
+        return [runner_path, plan_path, *staged]
 
     def _choose(self, task: dict[str, Any]) -> Endpoint | None:
-        """The best healthy endpoint that accepts the task; waits (the task stays QUEUED) while there is none."""
+        """The best healthy endpoint that accepts the task now, or None."""
         resources = task.get("resources") or {}
         candidates = [e.name for e in accepting(tuple(self._endpoints.values()), Resources.model_validate(resources))]
         cores, ram_gb = requested_from(resources)
-        announced = False
         self._health_ready.wait(timeout=self.options.health_interval * 3)
-        while not self._stop.is_set():
-            current = self.store.get(task["id"])
-            if current is None or current[1]["state"] != State.QUEUED.value:
-                return None
-            ordered = routing.order_endpoints(candidates, self._health, cores=cores, mem_gb=ram_gb)
-            if ordered:
-                routing.record_routed(ordered[0], cores, ram_gb, 0)
-                return self._endpoints[ordered[0]]
-            if not announced:
-                logs.event("task_waiting", task=task["id"], reason="no healthy endpoint accepts it",
-                           candidates=candidates)
-                announced = True
-            self._stop.wait(self.options.health_interval)
-        return None
+        ordered = routing.order_endpoints(candidates, self._health, cores=cores, mem_gb=ram_gb)
+        if not ordered:
+            return None
+        routing.record_routed(ordered[0], cores, ram_gb, 0)
+        return self._endpoints[ordered[0]]
+
+    def _retry_later(self, task: dict[str, Any]) -> None:
+        """No endpoint is healthy for the task: it stays QUEUED here and is tried again after the next health read,
+        without holding a worker."""
+        if task["id"] not in self._waiting:
+            self._waiting.add(task["id"])
+            logs.event("task_waiting", task=task["id"], reason="no healthy endpoint accepts it now")
+        if not self._stop.is_set():
+            timer = threading.Timer(self.options.health_interval, self.submit, args=(task,))
+            timer.daemon = True
+            timer.start()
 
     # --- status messages ---------------------------------------------------------------------------------------
     def _link(self, name: str) -> Any:
@@ -215,9 +229,13 @@ class PulsarBackend:
             logs.event("status_for_unknown_task", endpoint=endpoint, job=task_id, status=status)
             return
         logs.event("task_status", task=task_id, endpoint=endpoint, pulsar_status=status)
+        canceling = found[1]["state"] == State.CANCELING.value
         if status in PULSAR_STATES:
-            if found[1]["state"] != State.CANCELING.value:
+            if not canceling:
                 self.store.update(task_id, PULSAR_STATES[status])
+        elif canceling and status in ("complete", "cancelled", "failed", "lost"):
+            # After Pulsar's kill the job ends as "complete" (nothing left to collect) or "cancelled".
+            self._final(task_id, State.CANCELED, f"canceled: the job ended at the endpoint ({status})")
         elif status == "complete":
             self._pool.submit(self._guard, task_id, lambda t: self._finish(t, body))
         elif status == "cancelled":
@@ -240,8 +258,6 @@ class PulsarBackend:
             return
         system_logs = list(result.get("system_logs") or [])
         state = State(result.get("outcome", "SYSTEM_ERROR"))
-        if task["state"] == State.CANCELING.value:  # the job ended before Pulsar's kill reached it
-            state = State.CANCELED
         delivered: list[dict[str, str]] = []
         if state is State.COMPLETE or result.get("outputs"):
             try:
@@ -253,8 +269,8 @@ class PulsarBackend:
                                                                   "stderr")} for entry in result.get("executors") or []]
         self._update_log(task_id, logs=executor_logs, outputs=delivered, start_time=result.get("start_time"),
                          end_time=result.get("end_time"), system_logs=system_logs)
+        self.staging.remove(task_id)  # before the final state, which tells clients the task is over
         self.store.update(task_id, state)
-        self.staging.remove(task_id)
         logs.event("task_finished", task=task_id, state=state.value, outputs=len(delivered))
 
     # --- cancel ------------------------------------------------------------------------------------------------
@@ -277,8 +293,8 @@ class PulsarBackend:
         task_log = (found[1].get("logs") or [{}])[0]
         self._update_log(task_id, system_logs=list(task_log.get("system_logs") or []) + [reason],
                          end_time=runner.now())
-        self.store.update(task_id, state)
         self.staging.remove(task_id)
+        self.store.update(task_id, state)
         logs.event("task_finished", task=task_id, state=state.value, reason=reason)
 
     def _update_log(self, task_id: str, **fields: Any) -> None:

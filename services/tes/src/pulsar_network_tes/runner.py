@@ -1,9 +1,10 @@
 """Runs one TES task's executors on an HTCondor execute node: the command line of the task's Pulsar job.
 
-    python3 tes_runner.py PLAN OUTPUTS_TAR LOG_JSON
+    python3 tes_runner.py PLAN OUTPUTS_TAR LOG_JSON [STAGED_INPUT...]
 
-The service writes PLAN (plan.py) and sends this file with it as the job's inputs; Pulsar stages both, and the other
-inputs beside them, onto the endpoint. In the job's working directory this script
+The service writes PLAN (plan.py) and sends this file with it as the job's inputs; Pulsar stages both, and the
+task's inputs, onto the endpoint. The inputs are named on the command line because Pulsar stages only the input
+files the command line mentions, and rewrites each to where it put it. In the job's working directory this script
 - lays out `tes-root/`, one host directory per mount point of the plan, and puts the inputs there;
 - runs the executors in order, each in its image with a container runtime (podman, docker or apptainer), every mount
   point bound at its container path, so volumes, inputs and outputs are shared between executors; a non-zero exit
@@ -22,6 +23,7 @@ import datetime
 import glob
 import json
 import os
+import pwd
 import subprocess
 import sys
 import tarfile
@@ -79,21 +81,30 @@ def container_argv(runtime: str, runtime_args: list[str], root: str, mounts: lis
     return argv + [image, *command[1:]]
 
 
+def runtime_env() -> dict[str, str]:
+    """The job's environment, with the HOME rootless podman keeps its images under (HTCondor sets none)."""
+    env = dict(os.environ)
+    if not env.get("HOME"):
+        env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    return env
+
+
 def pull(runtime: str, image: str, where: str) -> None:
     if runtime == "apptainer":
         return  # apptainer fetches the image as it runs it
     last = ""
     for _attempt in range(PULL_ATTEMPTS):
-        done = subprocess.run([runtime, "pull", "--quiet", image], capture_output=True, text=True, check=False)
+        done = subprocess.run([runtime, "pull", "--quiet", image], capture_output=True, text=True, check=False,
+                              env=runtime_env())
         if done.returncode == 0:
             return
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
     raise SystemFailure(f"{where}.image: {image} cannot be pulled ({last})")
 
 
-def place_inputs(plan: dict, staged_dir: str, root: str) -> None:
+def place_inputs(plan: dict, staged: dict[str, str], root: str) -> None:
     for i, item in enumerate(plan["inputs"]):
-        source, target = os.path.join(staged_dir, item["staged"]), host_path(root, item["path"])
+        source, target = staged.get(item["staged"], ""), host_path(root, item["path"])
         if not os.path.exists(source):
             raise SystemFailure(f"inputs[{i}]: the staged copy {item['staged']} is missing on the endpoint")
         if item["type"] == "DIRECTORY":
@@ -123,7 +134,7 @@ def run_executors(plan: dict, root: str, logs_dir: str) -> tuple[list[dict], boo
         try:
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
                 code = subprocess.run(container_argv(runtime, plan["runtime_args"], root, plan["mounts"], executor),
-                                      stdin=stdin, stdout=out, stderr=err, check=False).returncode
+                                      stdin=stdin, stdout=out, stderr=err, check=False, env=runtime_env()).returncode
         finally:
             if stdin is not subprocess.DEVNULL:
                 stdin.close()
@@ -163,7 +174,7 @@ def _output_files(i: int, output: dict, root: str) -> list[tuple[str, str]]:
     return [("", source)]
 
 
-def run(plan_path: str, tar_path: str, log_path: str) -> dict:
+def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dict:
     with open(plan_path, encoding="utf-8") as handle:
         plan = json.load(handle)
     root, logs_dir = os.path.abspath(ROOT), os.path.abspath("tes-logs")
@@ -171,7 +182,7 @@ def run(plan_path: str, tar_path: str, log_path: str) -> dict:
     try:
         for directory in [logs_dir] + [host_path(root, m) for m in plan["mounts"]]:
             os.makedirs(directory, exist_ok=True)
-        place_inputs(plan, os.path.dirname(os.path.abspath(plan_path)), root)
+        place_inputs(plan, {os.path.basename(p): os.path.abspath(p) for p in staged_paths}, root)
         result["executors"], failed = run_executors(plan, root, logs_dir)
         result["outcome"] = "EXECUTOR_ERROR" if failed else "COMPLETE"
         result["outputs"] = collect_outputs(plan, root, tar_path)
@@ -188,8 +199,8 @@ def run(plan_path: str, tar_path: str, log_path: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: tes_runner.py PLAN OUTPUTS_TAR LOG_JSON", file=sys.stderr)
+    if len(argv) < 3:
+        print("usage: tes_runner.py PLAN OUTPUTS_TAR LOG_JSON [STAGED_INPUT...]", file=sys.stderr)
         return 2
     result = run(*argv)
     print(json.dumps({"outcome": result["outcome"], "system_logs": result["system_logs"]}))
