@@ -17,7 +17,7 @@ SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule
 
 .PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge \
-	bench-network-routing bench-tes-list
+	bench-network-routing bench-tes-list bench-tes-network
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -116,6 +116,10 @@ bench-network-converge: collection lab-host ## time the network scenario's conve
 
 bench-tes-list: bootstrap ## the TES service's GET /tasks with 10,000 tasks in its store: page latency and memory
 	python tests/benchmarks/tes_list.py
+
+bench-tes-network: collection lab-host node-image ## TES on the tes scenario: echo latency against pulsar_job, 200 tasks at once
+	molecule converge -s tes
+	python tests/benchmarks/tes_network.py
 
 bench-network-routing: collection lab-host ## a burst of 20 jobs on two endpoints against one, and the failover time
 	molecule create -s network && molecule prepare -s network && molecule converge -s network

@@ -190,10 +190,39 @@ USEGALAXY_REPLICA_CASES = {
 }
 
 
+# --- tes -----------------------------------------------------------------------------------------------------------
+TES_URL = "pyamqp://site_a.tes:VERYSECRET-amqp-pw@mq.example.org:5671//pulsar/site_a/tes?ssl=1"
+TES_GOOD = {
+    "tes_tls_certificate": USEGALAXY_REPLICA_CERT,
+    "tes_tls_private_key": "-----BEGIN PRIVATE KEY-----\nKEYTEXT\n-----END PRIVATE KEY-----\n",
+    "tes_endpoints": [{"name": "site_a", "amqp_url": TES_URL, "jobs_directory": "/srv/pulsar/staging/tes"}],
+    "tes_users": [{"name": "alice", "token": "alice-token-long-enough-0123"}],
+}
+
+TES_CASES = {
+    "no endpoint": ({"tes_endpoints": []}, "The TES service needs: endpoints"),
+    "endpoint without a jobs directory": ({"tes_endpoints": [{"name": "site_a", "amqp_url": TES_URL}]}, "jobs_directory"),
+    "no user and no anonymous access": ({"tes_users": []}, "unless tes_anonymous is true"),
+    "endpoint URL without TLS": (
+        {"tes_endpoints": [{"name": "site_a", "jobs_directory": "/srv/x",
+                            "amqp_url": "pyamqp://u:VERYSECRET-amqp-pw@mq.example.org:5672//pulsar/site_a/tes"}]},
+        "TLS"),
+    "short token": ({"tes_users": [{"name": "alice", "token": "short"}]}, "tes_users[alice].token is shorter than 12"),
+    "placeholder password": ({"tes_users": [{"name": "bob", "password": "CHANGE-ME please"}]},
+                             "tes_users[bob].password is a placeholder"),
+    "public URL without https": ({"tes_public_url": "http://tes.example.org"}, "https:// tes_public_url"),
+    "unknown container runtime": ({"tes_container_runtime": "lxc"}, "tes_container_runtime"),
+    # Configuration injection: these go into the unit and nginx's site.
+    "server name with a new directive": ({"tes_server_name": "tes.example.org; return 200"}, "tes_server_name must be"),
+    "state dir with a new unit setting": ({"tes_state_dir": "/var/lib/tes\nUser=root"}, "tes_state_dir must be an absolute path"),
+}
+
+
 ROLES = {
     "cvmfs": (CVMFS_GOOD, CVMFS_CASES),
     "htcondor": (HTCONDOR_GOOD, HTCONDOR_CASES),
     "pulsar": (PULSAR_GOOD, PULSAR_CASES),
     "rabbitmq": (RABBITMQ_GOOD, RABBITMQ_CASES),
     "usegalaxy_replica": (USEGALAXY_REPLICA_GOOD, USEGALAXY_REPLICA_CASES),
+    "tes": (TES_GOOD, TES_CASES),
 }

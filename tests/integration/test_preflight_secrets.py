@@ -1,6 +1,6 @@
 """Secrets that a refused setting carries stay out of the output, even at -vvv."""
-from preflight_table import (HTCONDOR_GOOD, PULSAR_GOOD, PULSAR_URL, RABBITMQ_GOOD, RABBITMQ_GOOD_SITE,
-                             USEGALAXY_REPLICA_GOOD, USEGALAXY_REPLICA_URL)
+from preflight_table import (HTCONDOR_GOOD, PULSAR_GOOD, PULSAR_URL, RABBITMQ_GOOD, RABBITMQ_GOOD_SITE, TES_GOOD,
+                             TES_URL, USEGALAXY_REPLICA_GOOD, USEGALAXY_REPLICA_URL)
 
 
 def test_refused_key_is_not_echoed_even_at_vvv(run_role):
@@ -41,3 +41,19 @@ def test_secrets_stay_out_of_vvv_output(run_role):
     assert result.returncode != 0
     for secret in ("VERYSECRET", "CELERYSECRET", "KEYTEXT", "db-password-long-enough", "bootstrap-key-long-enough-32-characters"):
         assert secret not in result.stdout + result.stderr, secret
+
+
+def test_tes_users_and_endpoint_secrets_stay_out_of_vvv_output(run_role):
+    """A weak password among good ones, and an endpoint URL without TLS beside one with a password: refused by name."""
+    users = [{"name": "alice", "token": "ALICE-TOKEN-long-enough"}, {"name": "bob", "password": "changeme-BOBSECRET"}]
+    result = run_role("tes", {**TES_GOOD, "tes_users": users}, "-vvv")
+    assert result.returncode != 0
+    assert "tes_users[bob].password is a placeholder" in result.stdout
+    assert "BOBSECRET" not in result.stdout + result.stderr and "ALICE-TOKEN" not in result.stdout + result.stderr
+    endpoints = [TES_GOOD["tes_endpoints"][0],
+                 {"name": "site_b", "jobs_directory": "/x", "amqp_url": "pyamqp://u:PLAINSECRET-pw@mq.example.org:5672//v"}]
+    result = run_role("tes", {**TES_GOOD, "tes_endpoints": endpoints}, "-vvv")
+    assert result.returncode != 0
+    assert "tes endpoint site_b" in result.stdout
+    assert "VERYSECRET" not in result.stdout + result.stderr and "PLAINSECRET" not in result.stdout + result.stderr
+    assert "KEYTEXT" not in result.stdout + result.stderr

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-ROLES = ["cvmfs", "htcondor", "pulsar", "rabbitmq", "usegalaxy_replica"]
+ROLES = ["cvmfs", "htcondor", "pulsar", "rabbitmq", "usegalaxy_replica", "tes"]
 PHASES = ["preflight", "install", "configure", "service"]
 
 
