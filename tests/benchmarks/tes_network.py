@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from urllib3.util import connection
 
 TOKEN = "alice-lab-token-0123456789"
 IMAGE = "tes-broker:5000/lab/busybox:1"
@@ -52,8 +53,6 @@ class Client:
         # The service's certificate names tes-broker; reach it at its lab address under that name.
         self.base = "https://tes-broker/ga4gh/tes/v1"
         ip = address("tes-broker")
-        import urllib3.util.connection as connection
-
         original = connection.create_connection
         connection.create_connection = lambda addr, *a, **k: original((ip if addr[0] == "tes-broker" else addr[0],
                                                                        addr[1]), *a, **k)
@@ -78,7 +77,7 @@ class Client:
 
 def echo_through_tes(client: Client) -> list[float]:
     times = []
-    for _ in range(RUNS):
+    for _run in range(RUNS):
         started = time.monotonic()
         task_id = client.submit({**ECHO, "name": "bench-echo"})
         state = client.until_final(task_id)
@@ -91,7 +90,7 @@ def echo_through_tes(client: Client) -> list[float]:
 def echo_through_pulsar_job(ephemeral: str) -> list[float]:
     inventory = os.path.join(ephemeral, "inventory")
     times = []
-    for _ in range(RUNS):
+    for _run in range(RUNS):
         run = subprocess.run(["ansible-playbook", "-i", inventory, "esg.pulsar_network.endpoint_check", "--limit",
                               "tes-ep-a,localhost"], capture_output=True, text=True, check=False)
         found = re.search(r"tes: job \S+ .*?, ([0-9.]+) s\s+from sending", run.stdout.replace("\n", " "))

@@ -1,6 +1,6 @@
 """Secrets that a refused setting carries stay out of the output, even at -vvv."""
 from preflight_table import (HTCONDOR_GOOD, PULSAR_GOOD, PULSAR_URL, RABBITMQ_GOOD, RABBITMQ_GOOD_SITE, TES_GOOD,
-                             TES_URL, USEGALAXY_REPLICA_GOOD, USEGALAXY_REPLICA_URL)
+                             USEGALAXY_REPLICA_GOOD, USEGALAXY_REPLICA_URL)
 
 
 def test_refused_key_is_not_echoed_even_at_vvv(run_role):

@@ -28,7 +28,7 @@ NETWORK = "lab-tes"
 TOKENS = {"alice": "alice-lab-token-0123456789", "carol": "carol-lab-token-0123456789"}
 BOB = ("bob", "bob-lab-password-0123")
 IMAGE = "tes-broker:5000/lab/busybox:1"
-FINAL = {"COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED"}
+FINAL = frozenset({"COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED"})
 
 
 def lab(host: str, *command: str, check: bool = True) -> str:

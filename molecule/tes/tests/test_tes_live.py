@@ -177,7 +177,7 @@ def test_tasks_are_routed_away_from_an_endpoint_whose_pulsar_is_stopped(alice):
                 break
             time.sleep(2)
         assert verdicts == {"ep_a": "stalled", "ep_b": "healthy"}, verdicts
-        ids = [alice.create_task(task({"command": ["true"]}, name=f"routed-{RUN}")) for _ in range(3)]
+        ids = [alice.create_task(task({"command": ["true"]}, name=f"routed-{RUN}")) for _number in range(3)]
         endpoints = [wait(alice, i).logs[0].metadata["endpoint"] for i in ids]
         assert endpoints == ["ep_b"] * 3
     finally:

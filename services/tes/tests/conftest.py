@@ -70,6 +70,18 @@ def basic(user: str, password: str | None = None) -> dict[str, str]:
 
 
 @pytest.fixture
+def fake_podman(tmp_path: pathlib.Path) -> pathlib.Path:
+    """bin/podman: the stand-in runtime (fakes/fake_runtime.py) under podman's name, run by this Python."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "podman"
+    fake = pathlib.Path(__file__).parent / "fakes" / "fake_runtime.py"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
 def backend() -> RecordingBackend:
     return RecordingBackend()
 

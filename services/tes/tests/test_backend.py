@@ -21,8 +21,6 @@ from pulsar_network_tes.models import State
 from pulsar_network_tes.pulsar_backend import PulsarBackend
 from pulsar_network_tes.store import TaskStore
 
-FAKES = pathlib.Path(__file__).parent / "fakes"
-
 
 class FakeJobs:
     """PulsarJobs' interface: records what is sent; run() and say() play the endpoint's Pulsar."""
@@ -75,12 +73,9 @@ def health(verdicts: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
+def lab(tmp_path, monkeypatch, fake_podman):
     """A backend with two endpoints; lab['verdicts'] is what the broker says of them."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "podman").symlink_to(FAKES / "fake_runtime.py")
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{fake_podman.parent}:{os.environ['PATH']}")
     storage = tmp_path / "storage"
     storage.mkdir()
     FakeJobs.opened = []

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import json
-import pathlib
+import os
 import tarfile
 
 import pytest
 from pulsar_network_tes import plan, runner
-
-FAKE = str(pathlib.Path(__file__).parent / "fakes" / "fake_runtime.py")
 
 
 def task(**fields):
@@ -38,6 +36,11 @@ def test_paths_that_cannot_be_laid_out_name_the_field(fields, message):
         plan.mount_points(task(**fields))
 
 
+@pytest.fixture(autouse=True)
+def runtime(fake_podman, monkeypatch):
+    monkeypatch.setenv("PATH", f"{fake_podman.parent}:{os.environ['PATH']}")
+
+
 def run_task(tmp_path, monkeypatch, task_fields, inputs=None):
     work = tmp_path / "job"
     work.mkdir()
@@ -45,7 +48,7 @@ def run_task(tmp_path, monkeypatch, task_fields, inputs=None):
     staged.mkdir()
     for name, content in (inputs or {}).items():
         (staged / name).write_text(content)
-    the_plan = plan.build(task(**task_fields), FAKE, [], 64)
+    the_plan = plan.build(task(**task_fields), "podman", [], 64)
     (staged / "plan.json").write_text(json.dumps(the_plan))
     monkeypatch.chdir(work)
     result = runner.run(str(staged / "plan.json"), str(tmp_path / "outputs.tar"), str(tmp_path / "log.json"),

@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 

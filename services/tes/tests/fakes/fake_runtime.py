@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A stand-in for podman in the runner's unit tests: `pull` succeeds for images named ok/*, `run` runs the command on
 this host with every bound container path rewritten to its host directory. The real runtime runs in the tes scenario."""
 
@@ -21,7 +20,7 @@ while args[i].startswith("--"):
     if option == "--volume":
         binds.append(value.split(":", 1))
     elif option == "--env":
-        key, _, val = value.partition("=")
+        key, _sep, val = value.partition("=")
         env[key] = val
     elif option == "--workdir":
         workdir = value
