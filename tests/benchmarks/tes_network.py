@@ -34,10 +34,17 @@ FINAL = {"COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED"}
 
 
 def scenario_dir() -> str:
-    found = sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.tes")), key=os.path.getmtime)
-    if not found:
-        sys.exit("the tes scenario is not converged (molecule converge -s tes)")
-    return found[-1]
+    """The converged tes scenario's ephemeral directory: the one whose lab CA the running tes-broker's certificate
+    chains to (another checkout's runs leave directories of their own)."""
+    ip = address("tes-broker")
+    for candidate in sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.tes")), key=os.path.getmtime,
+                            reverse=True):
+        ca = os.path.join(candidate, "ca", "ca.crt")
+        if os.path.exists(ca) and subprocess.run(
+                ["openssl", "s_client", "-connect", f"{ip}:443", "-servername", "tes-broker", "-CAfile", ca,
+                 "-verify_return_error", "-brief"], input="", capture_output=True, text=True, check=False).returncode == 0:
+            return candidate
+    sys.exit("the tes scenario is not converged (molecule converge -s tes)")
 
 
 def address(host: str) -> str:
@@ -49,6 +56,7 @@ class Client:
     def __init__(self, ephemeral: str) -> None:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {TOKEN}"
+        self.session.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment overrides verify
         self.session.verify = os.path.join(ephemeral, "ca", "ca.crt")
         # The service's certificate names tes-broker; reach it at its lab address under that name.
         self.base = "https://tes-broker/ga4gh/tes/v1"

@@ -43,6 +43,12 @@ def submitted(alice):
             name=f"wildcard-{RUN}", tags={"run": RUN, "kind": "wildcard"},
             outputs=[tes.Output(path="/res/*.txt", path_prefix="/res", url=f"file://{STORAGE}/out/{RUN}/txt"),
                      tes.Output(path="/res/sub", type="DIRECTORY", url=f"file://{STORAGE}/out/{RUN}/sub")]),
+        "streams": task(
+            {"command": ["sh", "-c", "sort; echo $GREETING $PWD >&2"], "stdin": "/in/words", "stdout": "/out/sorted",
+             "workdir": "/in", "env": {"GREETING": "hi"}},
+            name=f"streams-{RUN}", tags={"run": RUN, "kind": "streams"},
+            inputs=[tes.Input(path="/in/words", content="pear\napple\n")],
+            outputs=[tes.Output(path="/out/sorted", url=f"file://{STORAGE}/out/{RUN}/sorted.txt")]),
     }
     started = time.monotonic()
     ids = {name: alice.create_task(t) for name, t in tasks.items()}
@@ -93,6 +99,13 @@ def test_wildcard_and_directory_outputs_come_back(alice, submitted):
     assert lab("tes-broker", "ls", f"{STORAGE}/out/{RUN}/txt") == "a.txt\n"
 
 
+def test_stdin_stdout_workdir_and_env_reach_the_container(alice, submitted):
+    done = wait(alice, submitted["ids"]["streams"])
+    assert done.state == "COMPLETE", done.logs
+    assert (done.logs[0].logs[0].stdout, done.logs[0].logs[0].stderr) == ("apple\npear\n", "hi /in\n")
+    assert lab("tes-broker", "cat", f"{STORAGE}/out/{RUN}/sorted.txt") == "apple\npear\n"
+
+
 def test_list_filters_and_pages(alice, submitted):
     for task_id in submitted["ids"].values():
         wait(alice, task_id)
@@ -103,7 +116,7 @@ def test_list_filters_and_pages(alice, submitted):
     by_kind = raw("get", "/tasks", params={"tag_key": ["run", "kind"], "tag_value": [RUN, "inputs"]}).json()["tasks"]
     assert [t["id"] for t in by_kind] == [submitted["ids"]["inputs"]]
     complete = raw("get", "/tasks", params={"state": "COMPLETE", "tag_key": "run", "tag_value": RUN}).json()["tasks"]
-    assert {t["state"] for t in complete} == {"COMPLETE"} and len(complete) == 4
+    assert {t["state"] for t in complete} == {"COMPLETE"} and len(complete) == 5
     pages, token = [], None
     while True:
         params = {"page_size": 3, "tag_key": "run", "tag_value": RUN, "view": "BASIC"}

@@ -86,6 +86,7 @@ def runtime_env() -> dict[str, str]:
     env = dict(os.environ)
     if not env.get("HOME"):
         env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    env.setdefault("PODMAN_IGNORE_CGROUPSV1_WARNING", "1")  # one line per container in every stderr otherwise
     return env
 
 
