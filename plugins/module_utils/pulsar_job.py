@@ -50,6 +50,18 @@ FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 FINAL_STATES = ("complete", "failed", "lost", "cancelled")
 
 
+JOB_SUBDIRS = ("working", "metadata", "inputs", "outputs", "tool")
+
+
+def job_dirs(job_dir: str, create: bool = False) -> dict:
+    """A Galaxy-like job directory's parts by name (working, metadata, inputs, outputs, tool), made when create."""
+    dirs = {name: os.path.join(job_dir, name) for name in JOB_SUBDIRS}
+    if create:
+        for path in dirs.values():
+            os.makedirs(path, exist_ok=True)
+    return dirs
+
+
 class JobError(Exception):
     """A job that could not be sent or did not finish well; kind is unreachable, refused, no_consumer, failed or timeout."""
 
@@ -253,9 +265,7 @@ class PulsarJobs:
                job_id: str | None = None) -> str:
         """Lay out a Galaxy-like job directory, write the inputs and publish the setup message. Returns the job id."""
         job_id = job_id or f"endpoint-check-{uuid.uuid4().hex[:12]}"
-        dirs = {name: os.path.join(job_dir, name) for name in ("working", "metadata", "inputs", "outputs", "tool")}
-        for path in dirs.values():
-            os.makedirs(path, exist_ok=True)
+        dirs = job_dirs(job_dir, create=True)
         input_paths = {name: os.path.join(dirs["inputs"], name) for name in inputs}
         output_paths = {name: os.path.join(dirs["outputs"], name) for name in outputs}
         for name, content in inputs.items():
@@ -277,7 +287,7 @@ class PulsarJobs:
                        **(extra_params or {})}
         self._destinations[job_id] = destination
         client = self.client_manager.get_client(destination, job_id)
-        dirs = {name: os.path.join(job_dir, name) for name in ("working", "metadata", "tool")}
+        dirs = job_dirs(job_dir)
         description = ClientJobDescription(
             command_line=command_line,
             tool=_Tool(dirs["tool"]),

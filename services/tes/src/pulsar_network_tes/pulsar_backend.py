@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import network_health, routing
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import PULSAR_IMPORT_ERROR, PulsarJobs
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import PULSAR_IMPORT_ERROR, PulsarJobs, job_dirs
 
 from . import files_api, logs, plan, runner
 from .config import Endpoint, Settings
@@ -157,7 +157,7 @@ class PulsarBackend:
             return
         self._waiting.discard(task_id)
         job_dir = self.staging.job_dir(task_id)
-        outputs_dir = os.path.join(job_dir, "outputs")
+        outputs_dir = job_dirs(job_dir)["outputs"]
         # Pulsar stages the inputs the command line names, and rewrites each to its path on the endpoint.
         command_line = " ".join(["python3", job_inputs[0], job_inputs[1], f"{outputs_dir}/{OUTPUTS[0]}",
                                  f"{outputs_dir}/{OUTPUTS[1]}", *job_inputs[2:],
@@ -173,12 +173,10 @@ class PulsarBackend:
     def _lay_out(self, task: dict[str, Any]) -> list[str]:
         """The job directory: the runner, its plan and the inputs, written once; the paths Pulsar stages (runner
         first)."""
-        job_dir = self.staging.job_dir(task["id"])
-        inputs_dir = os.path.join(job_dir, "inputs")
+        inputs_dir = job_dirs(self.staging.job_dir(task["id"]))["inputs"]
         runner_path, plan_path = os.path.join(inputs_dir, "tes_runner.py"), os.path.join(inputs_dir, "tes_plan.json")
         if not os.path.exists(plan_path):
-            for name in ("inputs", "outputs", "working", "metadata", "tool"):
-                os.makedirs(os.path.join(job_dir, name), exist_ok=True)
+            job_dirs(self.staging.job_dir(task["id"]), create=True)
             shutil.copyfile(runner.__file__, runner_path)
             self.staging.gather_inputs(task)
             task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes)
@@ -190,9 +188,9 @@ class PulsarBackend:
 
     def _choose(self, task: dict[str, Any]) -> Endpoint | None:
         """The best healthy endpoint that accepts the task now, or None."""
-        resources = task.get("resources") or {}
-        candidates = [e.name for e in accepting(tuple(self._endpoints.values()), Resources.model_validate(resources))]
-        cores, ram_gb = requested_from(resources)
+        wanted = Resources.model_validate(task.get("resources") or {})
+        candidates = [e.name for e in accepting(tuple(self._endpoints.values()), wanted)]
+        cores, ram_gb = requested(wanted)
         self._health_ready.wait(timeout=self.options.health_interval * 3)
         ordered = routing.order_endpoints(candidates, self._health, cores=cores, mem_gb=ram_gb)
         if not ordered:
@@ -247,7 +245,7 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None or State(found[1]["state"]).final:
             return
-        task, outputs_dir = found[1], os.path.join(self.staging.job_dir(task_id), "outputs")
+        task, outputs_dir = found[1], job_dirs(self.staging.job_dir(task_id))["outputs"]
         try:
             with open(os.path.join(outputs_dir, OUTPUTS[1]), encoding="utf-8") as handle:
                 result = json.load(handle)
@@ -289,8 +287,7 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None or State(found[1]["state"]).final:
             return
-        task_log = (found[1].get("logs") or [{}])[0]
-        self._update_log(task_id, system_logs=list(task_log.get("system_logs") or []) + [reason],
+        self._update_log(task_id, system_logs=list(_task_log(found[1]).get("system_logs") or []) + [reason],
                          end_time=runner.now())
         self.staging.remove(task_id)
         self.store.update(task_id, state)
@@ -301,7 +298,7 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None:
             return
-        task_log = dict((found[1].get("logs") or [{}])[0])
+        task_log = dict(_task_log(found[1]))
         for key, value in fields.items():
             if key == "metadata":
                 task_log["metadata"] = {**task_log.get("metadata", {}), **value}
@@ -328,5 +325,10 @@ class PulsarBackend:
         return {name: entry.get("verdict") for name, entry in (self._health.get("endpoints") or {}).items()}
 
 
+def _task_log(task: dict[str, Any]) -> dict[str, Any]:
+    """The task's one log (TES keeps a list, one per attempt; this service tries once), or an empty one."""
+    return (task.get("logs") or [{}])[0] or {}
+
+
 def _metadata(task: dict[str, Any]) -> dict[str, str]:
-    return ((task.get("logs") or [{}])[0] or {}).get("metadata") or {}
+    return _task_log(task).get("metadata") or {}

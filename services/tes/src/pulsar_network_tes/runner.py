@@ -57,28 +57,22 @@ def tail(path: str, limit: int) -> str:
 
 def container_argv(runtime: str, runtime_args: list[str], root: str, mounts: list[str], executor: dict) -> list[str]:
     """The command that runs one executor: its image, command, workdir, env and every mount point bound."""
-    command, image, env = executor["command"], executor["image"], executor.get("env") or {}
-    binds = [f"{host_path(root, m)}:{m}" for m in mounts]
-    if runtime == "apptainer":
-        argv = [runtime, "exec", "--containall", "--no-home", *runtime_args]
-        for bind in binds:
-            argv += ["--bind", bind]
-        for key, value in sorted(env.items()):
-            argv += ["--env", f"{key}={value}"]
-        if executor.get("workdir"):
-            argv += ["--pwd", executor["workdir"]]
-        return argv + [f"docker://{image}", *command]
-    # podman and docker take the same options. The command replaces the image's entrypoint, as TES asks.
-    argv = [runtime, "run", "--rm", *runtime_args, "--entrypoint", json.dumps(command[:1])]
-    for bind in binds:
-        argv += ["--volume", bind]
-    for key, value in sorted(env.items()):
-        argv += ["--env", f"{key}={value}"]
+    command, image = executor["command"], executor["image"]
+    apptainer = runtime == "apptainer"
+    bind_flag, workdir_flag = ("--bind", "--pwd") if apptainer else ("--volume", "--workdir")
+    options = []
+    for mount in mounts:
+        options += [bind_flag, f"{host_path(root, mount)}:{mount}"]
+    for key, value in sorted((executor.get("env") or {}).items()):
+        options += ["--env", f"{key}={value}"]
     if executor.get("workdir"):
-        argv += ["--workdir", executor["workdir"]]
-    if executor.get("stdin"):
-        argv.append("--interactive")
-    return argv + [image, *command[1:]]
+        options += [workdir_flag, executor["workdir"]]
+    if apptainer:
+        return [runtime, "exec", "--containall", "--no-home", *runtime_args, *options, f"docker://{image}", *command]
+    # podman and docker take the same options. The command replaces the image's entrypoint, as TES asks.
+    interactive = ["--interactive"] if executor.get("stdin") else []
+    return [runtime, "run", "--rm", *runtime_args, "--entrypoint", json.dumps(command[:1]), *options, *interactive,
+            image, *command[1:]]
 
 
 def runtime_env() -> dict[str, str]:
