@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the lab and the tests need on a Debian 12 (or newer) host, as root:
-# podman with runc and debootstrap from Debian, and a Python virtualenv (.venv) from requirements/test.txt.
+# podman with runc, debootstrap and PostgreSQL's server binaries from Debian, and a Python virtualenv (.venv)
+# from requirements/test.txt.
 # Safe to run again: it installs only what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,8 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
-packages=(podman runc debootstrap uidmap python3-venv shellcheck openssh-client chromium chromium-driver)
+# postgresql: a throwaway server for the TES store's tests (services/tes/tests/pg_server.py), not a running service.
+packages=(podman runc debootstrap uidmap python3-venv shellcheck openssh-client chromium chromium-driver postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -212,6 +212,8 @@ TES_CASES = {
                              "tes_users[bob].password is a placeholder"),
     "public URL without https": ({"tes_public_url": "http://tes.example.org"}, "https:// tes_public_url"),
     "unknown container runtime": ({"tes_container_runtime": "lxc"}, "tes_container_runtime"),
+    "store URL that is not PostgreSQL's": ({"tes_store_url": "mysql://tes:STORESECRET-pw@db.example.org/tes"},
+                                           "tes_store_url: expected postgresql://"),
     # Configuration injection: these go into the unit and nginx's site.
     "server name with a new directive": ({"tes_server_name": "tes.example.org; return 200"}, "tes_server_name must be"),
     "state dir with a new unit setting": ({"tes_state_dir": "/var/lib/tes\nUser=root"}, "tes_state_dir must be an absolute path"),

@@ -24,6 +24,10 @@ def test_endpoint_passwords_stay_out_of_vvv_output(run_role):
     assert "Offending item: site_b" in result.stdout
     assert "VERYSECRET" not in result.stdout + result.stderr
     assert "KEYTEXT" not in result.stdout + result.stderr
+    result = run_role("tes", {**TES_GOOD, "tes_store_url": "postgresql://tes:STORESECRET-pw@db.example.org"}, "-vvv")
+    assert result.returncode != 0
+    assert "tes_store_url: expected postgresql://" in result.stdout
+    assert "STORESECRET" not in result.stdout + result.stderr
 
 
 def test_private_key_stays_out_of_vvv_output_when_tls_is_refused(run_role):

@@ -14,6 +14,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "src"))
 # The collection's shared code (routing, AMQP, Pulsar's client), which the role installs beside the service.
 sys.path.insert(0, str(pathlib.Path(__file__).parents[3] / "tests"))
+from pg_server import Server  # noqa: E402
 from src_collections import link_checkout  # noqa: E402
 
 link_checkout()
@@ -86,6 +87,22 @@ def backend() -> RecordingBackend:
     return RecordingBackend()
 
 
+@pytest.fixture(scope="session")
+def postgresql() -> Server:
+    """A real PostgreSQL server (pg_server.py) for the whole run."""
+    server = Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """Where a store lives: a SQLite file, then a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "tasks.sqlite")
+    return request.getfixturevalue("postgresql").new_database()
+
+
 @pytest.fixture
 def store(tmp_path: pathlib.Path) -> TaskStore:
     task_store = TaskStore(str(tmp_path / "tasks.sqlite"))
@@ -94,15 +111,21 @@ def store(tmp_path: pathlib.Path) -> TaskStore:
 
 
 @pytest.fixture
-def make_client(tmp_path: pathlib.Path, store: TaskStore):
-    """A client of the service with this backend, and these auth settings on top of the test users."""
+def make_client_on(tmp_path: pathlib.Path):
+    """A client of the service on this store, with this backend and these auth settings on top of the test users."""
 
-    def make(backend: Any, **auth: Any) -> TestClient:
+    def make(task_store: TaskStore, backend: Any, **auth: Any) -> TestClient:
         data = settings_data(tmp_path)
         data["auth"].update(auth)
-        return TestClient(create_app(parse(data), store, backend), raise_server_exceptions=False)
+        return TestClient(create_app(parse(data), task_store, backend), raise_server_exceptions=False)
 
     return make
+
+
+@pytest.fixture
+def make_client(make_client_on, store: TaskStore):
+    """A client of the service with this backend, and these auth settings on top of the test users."""
+    return lambda backend, **auth: make_client_on(store, backend, **auth)
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ DEFAULT_CONFIG = "/etc/pulsar-network-tes/settings.yml"
 
 def build(settings: config.Settings) -> FastAPI:
     store = TaskStore(settings.store)
-    secret = files_secret(os.path.join(os.path.dirname(os.path.abspath(settings.store)), "job_files.key"))
+    # Beside the jobs' directory in the service's state directory, whichever database holds the tasks.
+    secret = files_secret(os.path.join(os.path.dirname(os.path.abspath(settings.backend.work_dir)), "job_files.key"))
     backend = PulsarBackend(settings, store, secret)
 
     @contextlib.asynccontextmanager

@@ -2,7 +2,8 @@
 
 Every TES route needs a caller (auth.py). A caller sees and cancels its own tasks; an admin sees and cancels all. A
 task that is not the caller's is answered 404, as if it did not exist. A request the spec's schema refuses is answered
-400 with the field named; any other failure is logged and answered 500 without detail.
+400 with the field named; a store that cannot be reached is 503; any other failure is logged and answered 500 without
+detail.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .models import State, Task, View
 from .placement import refusal
 from .store import BadPageToken
 from .store import Query as StoreQuery
-from .store import TaskStore
+from .store import StoreUnavailable, TaskStore
 from .views import render
 
 PREFIXES = ("/ga4gh/tes/v1", "/v1")
@@ -86,6 +87,11 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
         return _error(error.status, error.message)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(request: Request, error: StoreUnavailable) -> JSONResponse:
+        logs.event("store_unavailable", path=request.url.path, error=str(error))
+        return _error(503, "the task store cannot be reached; try again later")
 
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:

@@ -1,11 +1,11 @@
-"""The service's settings, from the YAML file the `tes` role writes (mode 0600, owned by the service's user).
+"""The service's settings, from the YAML file the `tes` role writes (mode 0640, root:tes).
 
     service:                # GA4GH service-info
       id: eu.pulsar-network.tes
       name: Pulsar Network TES
       organization: {name: ESG, url: https://pulsar-network.example}
       storage: [file:///srv/tes/storage]
-    store: /var/lib/pulsar-network-tes/tasks.sqlite
+    store: /var/lib/pulsar-network-tes/tasks.sqlite   # or postgresql://tes:PASSWORD@db.example.org/tes
     auth:
       anonymous: false      # true lets requests without credentials in, as the user "anonymous"
       users:
@@ -34,7 +34,8 @@
       health_interval: 10   # seconds between reads of the endpoints' health from the broker
       workers: 4            # tasks prepared and sent at once
 
-No secret is stored in clear but the AMQP URLs' passwords, which the service needs as they are (the file is 0600).
+No secret is stored in clear but the AMQP URLs' and a PostgreSQL store's passwords, which the service needs as they
+are (the file is 0640 root:tes).
 Tokens are stored as SHA-256, passwords as PBKDF2.
 """
 

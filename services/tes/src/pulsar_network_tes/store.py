@@ -1,4 +1,8 @@
-"""The task store: every task, its owner, state and logs, kept across restarts (SQLite, one file).
+"""The task store: every task, its owner, state and logs, kept across restarts.
+
+Embedded SQLite (one file) by default; PostgreSQL when the settings' `store` is a postgresql:// URL (psycopg 3). The
+SQL is one text for both, written with `?` placeholders; only the table's sequence column and how a connection is
+opened differ (databases.py).
 
 A task is stored as the document the API serves in its FULL view; its state, owner, name, creation order and tags are
 columns as well, so that listing filters and pages in SQL rather than in memory. Listing is newest first; a page token
@@ -9,19 +13,20 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
+from .databases import StoreUnavailable, open_database
 from .models import State
 
+__all__ = ["BadPageToken", "Query", "StoreUnavailable", "TaskStore"]
+
+# {seq} is the dialect's auto-numbered key column (databases.py).
 SCHEMA = """
 create table if not exists task (
-    seq integer primary key autoincrement,
+    seq {seq},
     id text unique not null,
     owner text not null,
     name text not null default '',
@@ -72,57 +77,39 @@ def _decode_token(token: str) -> int:
 
 
 class TaskStore:
-    def __init__(self, path: str) -> None:
-        # One connection, shared by the service's threads under a lock: SQLite serialises writers anyway.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("pragma journal_mode = wal")
-            self._db.execute("pragma foreign_keys = on")
-            self._db.executescript(SCHEMA)
+    def __init__(self, location: str) -> None:
+        """location: a SQLite file's path, or a postgresql:// URL."""
+        self._db = open_database(location, SCHEMA)
 
     def close(self) -> None:
         self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("begin immediate")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("rollback")
-                raise
-            self._db.execute("commit")
 
     def create(self, owner: str, task: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         """Store a new task (QUEUED) and return its document."""
         created = time.time() if now is None else now
         document = {"logs": [], **task, "id": uuid.uuid4().hex, "state": State.QUEUED.value,
                     "creation_time": _rfc3339(created)}
-        with self._write() as db:
+        with self._db.transaction() as db:
             seq = db.execute(
-                "insert into task (id, owner, name, state, created, document) values (?, ?, ?, ?, ?, ?)",
+                "insert into task (id, owner, name, state, created, document) values (?, ?, ?, ?, ?, ?) returning seq",
                 (document["id"], owner, task.get("name") or "", document["state"], created,
-                 json.dumps(document))).lastrowid
-            db.executemany("insert into task_tag (seq, key, value) values (?, ?, ?)",
-                           [(seq, k, v) for k, v in (task.get("tags") or {}).items()])
+                 json.dumps(document)))[0]["seq"]
+            for key, value in (task.get("tags") or {}).items():
+                db.execute("insert into task_tag (seq, key, value) values (?, ?, ?)", (seq, key, value))
         return document
 
     def get(self, task_id: str) -> tuple[str, dict[str, Any]] | None:
         """The task's owner and document, or None."""
-        with self._lock:
-            row = self._db.execute("select owner, document from task where id = ?", (task_id,)).fetchone()
-        return None if row is None else (row["owner"], json.loads(row["document"]))
+        rows = self._db.query("select owner, document from task where id = ?", (task_id,))
+        return (rows[0]["owner"], json.loads(rows[0]["document"])) if rows else None
 
     def update(self, task_id: str, state: State | None = None, **fields: Any) -> dict[str, Any] | None:
         """Set the task's state and top-level fields (logs, say); a task in a final state keeps it."""
-        with self._write() as db:
-            row = db.execute("select document from task where id = ?", (task_id,)).fetchone()
-            if row is None:
+        with self._db.transaction() as db:
+            rows = db.execute("select document from task where id = ?", (task_id,))
+            if not rows:
                 return None
-            document = json.loads(row["document"])
+            document = json.loads(rows[0]["document"])
             if state is not None and not State(document["state"]).final:
                 document["state"] = state.value
             document.update(fields)
@@ -133,10 +120,8 @@ class TaskStore:
     def unfinished(self) -> list[dict[str, Any]]:
         """Every task not yet in a final state: what a restarted service reconciles."""
         finals = [s.value for s in State if s.final]
-        with self._lock:
-            rows = self._db.execute(
-                f"select document from task where state not in ({', '.join('?' * len(finals))}) order by seq",
-                finals).fetchall()
+        rows = self._db.query(
+            f"select document from task where state not in ({', '.join('?' * len(finals))}) order by seq", finals)
         return [json.loads(row["document"]) for row in rows]
 
     def list(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
@@ -146,8 +131,9 @@ class TaskStore:
             where.append("t.owner = ?")
             args.append(query.owner)
         if query.name_prefix:
-            where.append("t.name like ? escape '\\'")
-            args.append(query.name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            # substr, not like: SQLite's like ignores case, and a prefix needs no escaping this way.
+            where.append("substr(t.name, 1, ?) = ?")
+            args.extend([len(query.name_prefix), query.name_prefix])
         if query.state is not None:
             where.append("t.state = ?")
             args.append(query.state.value)
@@ -161,8 +147,7 @@ class TaskStore:
             args.append(_decode_token(query.page_token))
         sql = ("select t.seq, t.document from task t" + (" where " + " and ".join(where) if where else "")
                + " order by t.seq desc limit ?")
-        with self._lock:
-            rows = self._db.execute(sql, [*args, query.page_size + 1]).fetchall()
+        rows = self._db.query(sql, [*args, query.page_size + 1])
         page = rows[:query.page_size]
         token = _encode_token(page[-1]["seq"]) if len(rows) > query.page_size else None
         return [json.loads(row["document"]) for row in page], token
