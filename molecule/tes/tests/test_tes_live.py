@@ -170,14 +170,24 @@ def test_cancel_of_a_running_task_removes_its_htcondor_job(alice):
     assert condor_jobs(task_id) == [], "condor_q no longer shows the canceled task's job"
 
 
+def stored_state(task_id: str) -> str:
+    """The task's state as the scenario's store, PostgreSQL on tes-broker, holds it (psql as ground truth)."""
+    return lab("tes-broker", "runuser", "-u", "postgres", "--", "psql", "-d", "tes", "-tAc",
+               f"select state from task where id = '{task_id}'").strip()
+
+
 def test_a_restart_of_the_service_mid_task_loses_nothing(alice):
     task_id = alice.create_task(task({"command": ["sh", "-c", "sleep 15; echo survived"]}, name=f"restart-{RUN}"))
     wait(alice, task_id, states={"RUNNING"}, timeout=180)
+    assert stored_state(task_id) == "RUNNING"
     lab("tes-broker", "systemctl", "restart", "pulsar-network-tes")
     time.sleep(3)
     done = wait(alice, task_id, timeout=240)
     assert done.state == "COMPLETE", done.logs
     assert done.logs[0].logs[0].stdout == "survived\n"
+    assert stored_state(task_id) == "COMPLETE"
+    # The tasks are in PostgreSQL, not in the default SQLite file.
+    lab("tes-broker", "test", "!", "-e", "/var/lib/pulsar-network-tes/tasks.sqlite")
 
 
 def test_tasks_are_routed_away_from_an_endpoint_whose_pulsar_is_stopped(alice):

@@ -108,6 +108,29 @@ def test_an_image_that_cannot_be_pulled_and_a_missing_output_are_system_errors(t
     assert missing["system_logs"] == ["outputs[0].path: the file /out/none.txt was not produced"]
 
 
+def test_the_runtimes_own_failure_is_a_system_error_even_with_ignore_error(tmp_path, monkeypatch):
+    """podman's exit 125 is podman failing, not the command: not the executor's error, and not one to ignore."""
+    result = run_task(tmp_path, monkeypatch, {"executors": [
+        {"image": "broken/x", "command": ["true"], "ignore_error": True}, {"image": "ok/a", "command": ["true"]}]})
+    assert result["outcome"] == "SYSTEM_ERROR"
+    assert result["system_logs"] == [
+        "executors[0]: podman could not run the container (Error: failed to connect to container's attach socket)"]
+    assert [e["exit_code"] for e in result["executors"]] == [125]
+
+
+def test_jobs_share_the_users_run_directory_when_the_node_provides_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    shared, private_dir = tmp_path / "run-user", runner._private_dir
+    monkeypatch.setattr(runner, "_private_dir", lambda path: path == f"/run/user/{os.getuid()}")
+    assert runner.runtime_env()["XDG_RUNTIME_DIR"] == f"/run/user/{os.getuid()}"
+    monkeypatch.setattr(runner, "_private_dir", lambda path: False)
+    assert "XDG_RUNTIME_DIR" not in runner.runtime_env()
+    shared.mkdir(mode=0o755)
+    assert not private_dir(str(shared))  # others may read it: podman would refuse it too
+    shared.chmod(0o700)
+    assert private_dir(str(shared))
+
+
 def test_stdout_and_stderr_keep_only_their_tail(tmp_path, monkeypatch):
     result = run_task(tmp_path, monkeypatch, {"executors": [
         {"image": "ok/a", "command": ["sh", "-c", "seq 1 1000"]}]})

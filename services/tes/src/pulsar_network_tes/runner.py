@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import pwd
+import stat
 import subprocess
 import sys
 import tarfile
@@ -31,6 +32,8 @@ from typing import Any
 
 ROOT = "tes-root"
 PULL_ATTEMPTS = 3
+# podman's and docker's own failure (the runtime, not the command in the container): `podman run --help` documents it.
+RUNTIME_FAILED = 125
 
 
 class SystemFailure(Exception):
@@ -76,12 +79,26 @@ def container_argv(runtime: str, runtime_args: list[str], root: str, mounts: lis
 
 
 def runtime_env() -> dict[str, str]:
-    """The job's environment, with the HOME rootless podman keeps its images under (HTCondor sets none)."""
+    """The job's environment, with the HOME rootless podman keeps its images under (HTCondor sets none), and the run
+    directory all of this user's jobs on the node share."""
     env = dict(os.environ)
     if not env.get("HOME"):
         env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    # The pulsar role's pulsar-podman-userns unit makes /run/user/UID and holds podman's user namespace there. Without
+    # it podman would fall back to a run directory under this job's TMPDIR, and jobs at once would disturb each other.
+    shared = f"/run/user/{os.getuid()}"
+    if not env.get("XDG_RUNTIME_DIR") and _private_dir(shared):
+        env["XDG_RUNTIME_DIR"] = shared
     env.setdefault("PODMAN_IGNORE_CGROUPSV1_WARNING", "1")  # one line per container in every stderr otherwise
     return env
+
+
+def _private_dir(path: str) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077 == 0
 
 
 def pull(runtime: str, image: str, where: str) -> None:
@@ -113,10 +130,10 @@ def place_inputs(plan: dict, staged: dict[str, str], root: str) -> None:
                     dst.write(chunk)
 
 
-def run_executors(plan: dict, root: str, logs_dir: str) -> tuple[list[dict], bool]:
-    """Each executor's log; and whether one failed without ignore_error (the rest were then not run)."""
+def run_executors(plan: dict, root: str, logs_dir: str, entries: list[dict]) -> bool:
+    """Runs the executors, adding each one's log to entries; whether one failed without ignore_error (the rest were
+    then not run). The runtime's own failure is a SystemFailure, whatever ignore_error says."""
     runtime, limit = plan["runtime"], plan["tail_bytes"]
-    entries = []
     for i, executor in enumerate(plan["executors"]):
         pull(runtime, executor["image"], f"executors[{i}]")
         out_path, err_path = os.path.join(logs_dir, f"{i}.stdout"), os.path.join(logs_dir, f"{i}.stderr")
@@ -135,9 +152,12 @@ def run_executors(plan: dict, root: str, logs_dir: str) -> tuple[list[dict], boo
                 stdin.close()
         entry.update(end_time=now(), exit_code=code, stdout=tail(out_path, limit), stderr=tail(err_path, limit))
         entries.append(entry)
+        if code == RUNTIME_FAILED and runtime != "apptainer":
+            said = (entry["stderr"].strip().splitlines() or ["no message"])[-1]
+            raise SystemFailure(f"executors[{i}]: {runtime} could not run the container ({said})")
         if code != 0 and not executor.get("ignore_error"):
-            return entries, True
-    return entries, False
+            return True
+    return False
 
 
 def collect_outputs(plan: dict, root: str, tar_path: str) -> list[dict]:
@@ -178,7 +198,7 @@ def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dic
         for directory in [logs_dir] + [host_path(root, m) for m in plan["mounts"]]:
             os.makedirs(directory, exist_ok=True)
         place_inputs(plan, {os.path.basename(p): os.path.abspath(p) for p in staged_paths}, root)
-        result["executors"], failed = run_executors(plan, root, logs_dir)
+        failed = run_executors(plan, root, logs_dir, result["executors"])
         result["outcome"] = "EXECUTOR_ERROR" if failed else "COMPLETE"
         result["outputs"] = collect_outputs(plan, root, tar_path)
     except (SystemFailure, OSError, tarfile.TarError, subprocess.SubprocessError) as error:

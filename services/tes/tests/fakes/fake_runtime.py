@@ -1,5 +1,6 @@
-"""A stand-in for podman in the runner's unit tests: `pull` succeeds for images named ok/*, `run` runs the command on
-this host with every bound container path rewritten to its host directory. The real runtime runs in the tes scenario."""
+"""A stand-in for podman in the runner's unit tests: `pull` succeeds for images named ok/* and broken/*, `run` runs the
+command on this host with every bound container path rewritten to its host directory, and fails as podman itself
+fails (exit 125) for broken/*. The real runtime runs in the tes scenario."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import sys
 
 args = sys.argv[1:]
 if args[0] == "pull":
-    sys.exit(0 if args[-1].startswith("ok/") else (print("Error: image not known", file=sys.stderr) or 125))
+    sys.exit(0 if args[-1].startswith(("ok/", "broken/")) else (print("Error: image not known", file=sys.stderr) or 125))
 assert args[0] == "run", args
 i, binds, env, workdir, entrypoint = 1, [], dict(os.environ), None, None
 while args[i].startswith("--"):
@@ -27,6 +28,8 @@ while args[i].startswith("--"):
     elif option == "--entrypoint":
         entrypoint = json.loads(value)
     i += 2
+if args[i].startswith("broken/"):
+    sys.exit(print("Error: failed to connect to container's attach socket", file=sys.stderr) or 125)
 command = entrypoint + args[i + 1:]
 
 
