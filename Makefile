@@ -84,8 +84,9 @@ docs: collection ## render the docs as HTML with antsibull-docs and Sphinx; any 
 	scripts/docs.sh
 
 # The network scenario starts first and runs in the background beside all the rest (scripts/beside-network.sh).
+# `make`, not $(MAKE): GNU make runs a line with $(MAKE) even under `make -n`, which would start the scenarios.
 test: collection lab-host ## everything CI runs
-	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) $(MAKE) check integration sanity package docs molecule \
+	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) make check integration sanity package docs molecule \
 	  SCENARIOS="$(filter-out network,$(SCENARIOS))"
 
 bench-htcondor-pool: lab ## benchmark htcondor_pool_info and the htcondor_pool inventory at 5,000 and 20,000 slots
@@ -114,7 +115,7 @@ bench-lab-connection: collection lab-host ## time no-op tasks on a lab container
 bench-network-converge: collection lab-host ## time the network scenario's converge from bare containers and its re-run
 	python tests/benchmarks/endpoint_converge.py --scenario network
 
-bench-tes-list: bootstrap ## the TES service's GET /tasks with 10,000 tasks in its store: page latency and memory
+bench-tes-list: bootstrap ## the TES service's GET /tasks with 10,000 tasks in its store (SQLite, PostgreSQL): page latency and memory
 	python tests/benchmarks/tes_list.py
 
 bench-tes-network: collection lab-host node-image ## TES on the tes scenario: echo latency against pulsar_job, 200 tasks at once
