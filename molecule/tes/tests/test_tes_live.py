@@ -190,6 +190,22 @@ def test_a_restart_of_the_service_mid_task_loses_nothing(alice):
     lab("tes-broker", "test", "!", "-e", "/var/lib/pulsar-network-tes/tasks.sqlite")
 
 
+BURST = 40
+
+
+def test_many_tasks_at_once_on_each_node_all_complete(alice):
+    """Containers of many jobs at once on one node share one rootless podman (the pulsar-podman-userns unit). With a
+    run directory per job, about one task in ten failed in podman itself (attach socket gone)."""
+    ids = [alice.create_task(task({"command": ["sh", "-c", "sleep 1; echo $((6 * 7))"]}, name=f"burst-{RUN}"))
+           for _number in range(BURST)]
+    done = [wait(alice, i, timeout=600) for i in ids]
+    failed = [(d.state, d.logs[0].system_logs if d.logs else None) for d in done if d.state != "COMPLETE"]
+    print(f"{BURST} tasks at once: {BURST - len(failed)} COMPLETE")
+    assert failed == [], failed
+    assert {d.logs[0].logs[0].stdout for d in done} == {"42\n"}
+    assert {d.logs[0].metadata["endpoint"] for d in done} == {"ep_a", "ep_b"}
+
+
 def test_tasks_are_routed_away_from_an_endpoint_whose_pulsar_is_stopped(alice):
     lab("tes-ep-a", "systemctl", "stop", "pulsar@tes")
     try:
