@@ -1,10 +1,11 @@
 """Benchmark GET /tasks of the TES service (services/tes) with 10,000 tasks in its store, on SQLite and on PostgreSQL.
 
-Fills a fresh store (a SQLite file; a database on a throwaway PostgreSQL server on a Unix socket) with N tasks (three owners, tags, a tenth of them RUNNING), starts the service's app under
-uvicorn in its own process on loopback (a backend that sends nothing: the API and store are what is measured), then
-times pages as a client would: the first page and every following page to the end in each view, a state filter and
-a tag filter, each as the median of repeated requests. Prints the figures and the service process's memory (VmRSS,
-VmHWM) before and after; with both stores, the ratios of their medians from this one run. `make bench-tes-list`
+Fills a fresh store (a SQLite file; a database on a throwaway PostgreSQL server on a Unix socket) with N tasks
+(three owners, tags, a tenth of them RUNNING), starts the service's app under uvicorn in its own process on loopback
+(a backend that sends nothing: the API and store are what is measured), then times pages as a client would: the first
+page and every following page to the end in each view, a state filter and a tag filter, each as the median of
+repeated requests. Prints the figures and the service process's memory (VmRSS, VmHWM) before and after; with both
+stores, the ratios of their medians from this one run. `make bench-tes-list`
 runs it.
 """
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import pathlib
 import socket
 import statistics

@@ -64,7 +64,7 @@ class Server:
         try:
             self.stop()
         finally:
-            for _ in range(3):
+            for _attempt in range(3):
                 shutil.rmtree(self.root, ignore_errors=True)
                 if not os.path.exists(self.root):
                     break
