@@ -331,11 +331,19 @@ class PulsarJobs:
                 result["running_to_complete_s"] = round(final - running, 3)
         return result
 
-    def kill(self, job_id: str, jobs_directory: str | None = None) -> None:
-        """Send Pulsar's kill; a job this process did not submit (before a restart) needs its jobs_directory."""
+    def _client(self, job_id: str, jobs_directory: str | None):
+        """The job's client; a job this process did not submit (before a restart) needs its jobs_directory."""
         destination = self._destinations.get(job_id) or {"default_file_action": "remote_transfer",
                                                          "jobs_directory": jobs_directory}
-        self.client_manager.get_client(destination, job_id).kill()
+        return self.client_manager.get_client(destination, job_id)
+
+    def kill(self, job_id: str, jobs_directory: str | None = None) -> None:
+        """Send Pulsar's kill."""
+        self._client(job_id, jobs_directory).kill()
+
+    def request_status(self, job_id: str, jobs_directory: str | None = None) -> None:
+        """Ask Pulsar to send the job's status message again ("lost" for a job it no longer has)."""
+        self._client(job_id, jobs_directory).get_status()
 
     def close(self) -> None:
         self.client_manager.shutdown(ensure_cleanup=True)

@@ -9,6 +9,7 @@ import pathlib
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from pulsar_network_tes import files_api
 from pulsar_network_tes.config import parse
 from pulsar_network_tes.models import State
 from pulsar_network_tes.pulsar_backend import PulsarBackend
-from pulsar_network_tes.store import TaskStore
+from pulsar_network_tes.store import StoreUnavailable, TaskStore
 
 
 class FakeJobs:
@@ -31,6 +32,7 @@ class FakeJobs:
         self.url, self.manager, self.on_update = url, manager, on_update
         self.sent: dict[str, dict[str, Any]] = {}
         self.killed: list[str] = []
+        self.status_requests: list[str] = []
         FakeJobs.opened.append(self)
 
     def submit_job_dir(self, job_dir, command_line, input_paths, output_paths, files_url, jobs_directory, job_id,
@@ -40,6 +42,9 @@ class FakeJobs:
 
     def kill(self, job_id, jobs_directory=None):
         self.killed.append(job_id)
+
+    def request_status(self, job_id, jobs_directory=None):
+        self.status_requests.append(job_id)
 
     def close(self):
         pass
@@ -228,22 +233,88 @@ def test_paths_and_urls_the_service_cannot_serve_are_refused_before_storing(lab)
         "inputs[0].path: /x is at the container's root; put it in a directory")
 
 
-def test_after_a_restart_status_messages_bring_running_tasks_to_their_end(lab):
+def running_then_stopped(lab, command: str) -> tuple[str, FakeJobs]:
+    """A task RUNNING at an endpoint, and the service stopped under it: the task's id and its endpoint's link."""
     first = lab["make"]()
-    task_id = submit(lab, {"executors": [{"image": "ok/a", "command": ["sh", "-c", "echo survived"]}]})
+    task_id = submit(lab, {"executors": [{"image": "ok/a", "command": ["sh", "-c", command]}]})
     link = wait_sent(task_id)
     link.say(task_id, "running")
     wait_for(lab["store"], task_id, {"RUNNING"})
     first.stop()
+    return task_id, link
+
+
+def test_after_a_restart_status_messages_bring_running_tasks_to_their_end(lab):
+    task_id, link = running_then_stopped(lab, "echo survived")
     link.run(task_id, lab["tmp"])  # the job goes on at the endpoint while the service is down
     FakeJobs.opened = []
     lab["make"]()  # reconcile() opens the endpoint's link again; the waiting message arrives on it
     reopened = [j for j in FakeJobs.opened if j.url == link.url]
     assert len(reopened) == 1
+    assert reopened[0].status_requests == [task_id]
     reopened[0].say(task_id, "complete")
     document = wait_for(lab["store"], task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"})
     assert document["state"] == "COMPLETE"
     assert document["logs"][0]["logs"][0]["stdout"] == "survived\n"
+
+
+@pytest.mark.parametrize("outputs_came_back, ends", [(True, "COMPLETE"), (False, "SYSTEM_ERROR")])
+def test_a_final_message_lost_at_a_restart_is_asked_for_again(lab, outputs_came_back, ends):
+    """The job ended while the service stopped and its final message went with it: the restarted service asks
+    Pulsar for the status, and Pulsar, which has cleaned the job up, says "lost". Outputs that came back finish the
+    task; without them it is clearly failed, never left RUNNING."""
+    task_id, link = running_then_stopped(lab, "echo done")
+    if outputs_came_back:
+        link.run(task_id, lab["tmp"])
+    FakeJobs.opened = []
+    lab["make"]()
+    again = next(j for j in FakeJobs.opened if j.url == link.url)
+    assert again.status_requests == [task_id]
+    again.say(task_id, "lost")
+    document = wait_for(lab["store"], task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"})
+    assert document["state"] == ends, document["logs"]
+    if outputs_came_back:
+        assert document["logs"][0]["logs"][0]["stdout"] == "done\n"
+    else:
+        assert "reports the job lost" in document["logs"][0]["system_logs"][-1]
+
+
+class FlakyStore(TaskStore):
+    """A store whose database can be taken away, as a PostgreSQL server restarting is."""
+
+    down = False
+
+    def get(self, task_id):
+        if self.down:
+            raise StoreUnavailable("store: PostgreSQL: connection refused")
+        return super().get(task_id)
+
+    def update(self, task_id, state=None, **fields):
+        if self.down:
+            raise StoreUnavailable("store: PostgreSQL: connection refused")
+        return super().update(task_id, state, **fields)
+
+
+def test_a_status_message_waits_while_the_store_is_down(lab):
+    """Pulsar's client acknowledges a message when the callback returns: it must not return before the message is
+    stored, and the task must not be failed for the store's outage."""
+    lab["store"].close()
+    lab["store"] = store = FlakyStore(str(lab["tmp"] / "tasks.sqlite"))
+    lab["make"]()
+    task_id = submit(lab, {"executors": [{"image": "ok/a", "command": ["sh", "-c", "echo kept"]}]})
+    link = wait_sent(task_id)
+    link.run(task_id, lab["tmp"])
+    store.down = True
+    delivery = threading.Thread(target=link.say, args=(task_id, "complete"))
+    delivery.start()
+    time.sleep(1.0)
+    assert delivery.is_alive(), "the message was let go while the store was down"
+    store.down = False
+    delivery.join(timeout=15)
+    assert not delivery.is_alive()
+    document = wait_for(store, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=20)
+    assert document["state"] == "COMPLETE", document["logs"]
+    assert document["logs"][0]["logs"][0]["stdout"] == "kept\n"
 
 
 def test_the_job_files_api_serves_only_the_tasks_own_directory_with_its_key(tmp_path):

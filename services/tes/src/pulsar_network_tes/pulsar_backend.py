@@ -32,7 +32,7 @@ from .config import Endpoint, Settings
 from .models import Resources, State
 from .placement import accepting, requested
 from .staging import Staging, StagingError
-from .store import TaskStore
+from .store import StoreUnavailable, TaskStore
 
 # Pulsar's job states, as its status messages name them, and the task state each one means.
 PULSAR_STATES = {
@@ -42,6 +42,8 @@ PULSAR_STATES = {
     "postprocessing": State.RUNNING,
 }
 OUTPUTS = ("tes_outputs.tar", "tes_log.json")
+# Seconds between tries while the task store cannot be reached (a PostgreSQL server restarting, say), doubling to the cap.
+STORE_RETRY_S, STORE_RETRY_MAX_S = 0.5, 10.0
 
 
 def htcondor_requests(resources: dict[str, Any] | None) -> dict[str, str]:
@@ -87,6 +89,8 @@ class PulsarBackend:
         self._health: dict[str, Any] = {}
         self._health_ready = threading.Event()
         self._waiting: set[str] = set()
+        self._finishing: set[str] = set()
+        self._finishing_lock = threading.Lock()
         self._stop = threading.Event()
         self._health_thread = threading.Thread(target=self._watch_health, name="tes-health", daemon=True)
 
@@ -107,13 +111,14 @@ class PulsarBackend:
             self._links.clear()
 
     def reconcile(self) -> None:
-        """After a restart: listen on every endpoint an unfinished task went to; send again what was not sent."""
+        """After a restart: listen on every endpoint an unfinished task went to, and ask its Pulsar for the job's
+        status again (a message taken while the service was stopping may be gone); send again what was not sent."""
         for task in self.store.unfinished():
             endpoint = _metadata(task).get("endpoint")
-            if endpoint in self._endpoints:
-                self._link(endpoint)
             if task["state"] == State.CANCELING.value:
                 self.cancel(task)
+            elif endpoint in self._endpoints:
+                self._link(endpoint).request_status(task["id"], self._endpoints[endpoint].jobs_directory)
             elif endpoint is None:
                 self.submit(task)
             logs.event("task_reconciled", task=task["id"], state=task["state"], endpoint=endpoint)
@@ -134,9 +139,17 @@ class PulsarBackend:
         return self.staging.check_urls(task)
 
     # --- sending -----------------------------------------------------------------------------------------------
-    def _guard(self, task_id: str, step: Callable[[str], None]) -> None:
+    def _guard(self, task_id: str, step: Callable[[str], None], delay: float = STORE_RETRY_S) -> None:
         try:
             step(task_id)
+        except StoreUnavailable as error:
+            # Nothing can be recorded now, not even a failure: the step is tried again once the store may be back.
+            logs.event("store_unavailable", task=task_id, error=str(error), retry_s=delay)
+            if not self._stop.is_set():
+                timer = threading.Timer(delay, self._pool.submit,
+                                        args=(self._guard, task_id, step, min(delay * 2, STORE_RETRY_MAX_S)))
+                timer.daemon = True
+                timer.start()
         except Exception as error:  # a task must end clearly failed, never stay QUEUED for ever
             logs.log.exception("task_failed", extra={"fields": {"task": task_id}})
             self._final(task_id, State.SYSTEM_ERROR, f"the service failed: {type(error).__name__}: {error}")
@@ -220,6 +233,21 @@ class PulsarBackend:
             return self._links[name]
 
     def _on_update(self, endpoint: str, body: dict[str, Any]) -> None:
+        """A status message. Pulsar's client acknowledges it once this returns, whatever happened, so while the store
+        cannot be reached this waits and tries again rather than drop it (the messages behind it wait in the broker).
+        A service stopping meanwhile gives up; reconcile() asks for the job's status again when it starts."""
+        delay = STORE_RETRY_S
+        while True:
+            try:
+                self._take_update(endpoint, body)
+                return
+            except StoreUnavailable as error:
+                logs.event("store_unavailable", task=body.get("job_id"), error=str(error), retry_s=delay)
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
+
+    def _take_update(self, endpoint: str, body: dict[str, Any]) -> None:
         task_id, status = body.get("job_id"), body.get("status")
         found = self.store.get(task_id) if task_id else None
         if found is None:
@@ -233,15 +261,32 @@ class PulsarBackend:
         elif canceling and status in ("complete", "cancelled", "failed", "lost"):
             # After Pulsar's kill the job ends as "complete" (nothing left to collect) or "cancelled".
             self._final(task_id, State.CANCELED, f"canceled: the job ended at the endpoint ({status})")
-        elif status == "complete":
+        elif status == "complete" or (status == "lost" and self._outputs_came_back(task_id)):
+            # "lost" after the outputs came back: Pulsar answered a status request for a job it has since cleaned up.
             self._pool.submit(self._guard, task_id, lambda t: self._finish(t, body))
         elif status == "cancelled":
             self._final(task_id, State.CANCELED, "canceled: Pulsar killed the job")
-        elif status in ("failed", "lost"):
+        elif status in ("failed", "lost") and task_id not in self._finishing:
             reason = (body.get("stderr") or body.get("job_stderr") or "").strip().splitlines()[-1:] or ["no detail"]
             self._final(task_id, State.SYSTEM_ERROR, f"the endpoint's Pulsar reports the job {status}: {reason[0]}")
 
+    def _outputs_came_back(self, task_id: str) -> bool:
+        """Whether Pulsar has uploaded the runner's log (written whole, by rename, after the outputs)."""
+        return os.path.isfile(os.path.join(job_dirs(self.staging.job_dir(task_id))["outputs"], OUTPUTS[1]))
+
     def _finish(self, task_id: str, body: dict[str, Any]) -> None:
+        """Once per task, however many final messages arrive (a status request answers with one more)."""
+        with self._finishing_lock:
+            if task_id in self._finishing:
+                return
+            self._finishing.add(task_id)
+        try:
+            self._finish_once(task_id, body)
+        finally:
+            with self._finishing_lock:
+                self._finishing.discard(task_id)
+
+    def _finish_once(self, task_id: str, body: dict[str, Any]) -> None:
         found = self.store.get(task_id)
         if found is None or State(found[1]["state"]).final:
             return
