@@ -190,6 +190,25 @@ def test_a_restart_of_the_service_mid_task_loses_nothing(alice):
     lab("tes-broker", "test", "!", "-e", "/var/lib/pulsar-network-tes/tasks.sqlite")
 
 
+def test_a_store_outage_mid_task_is_503_and_loses_no_status(alice):
+    """PostgreSQL stops while a task runs, and the job ends during the outage: the API says 503, and the final status
+    message waits for the store instead of being dropped, so the task completes once PostgreSQL is back."""
+    task_id = alice.create_task(task({"command": ["sh", "-c", "sleep 6; echo outlived"]}, name=f"outage-{RUN}"))
+    wait(alice, task_id, states={"RUNNING"}, timeout=180)
+    lab("tes-broker", "systemctl", "stop", "postgresql")
+    try:
+        answer = raw("get", f"/tasks/{task_id}")
+        assert answer.status_code == 503 and "task store" in answer.json()["message"], answer.text
+        time.sleep(20)  # the job ends and its final status message arrives while the store is down
+        still_down = raw("get", f"/tasks/{task_id}")
+        assert still_down.status_code == 503, still_down.text
+    finally:
+        lab("tes-broker", "systemctl", "start", "postgresql")
+    done = wait(alice, task_id, timeout=120)
+    assert done.state == "COMPLETE", done.logs
+    assert done.logs[0].logs[0].stdout == "outlived\n"
+
+
 BURST = 40
 
 

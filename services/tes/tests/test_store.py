@@ -85,6 +85,18 @@ def test_postgresql_outage_is_503_and_the_store_comes_back(postgresql, make_clie
     store.close()
 
 
+def test_a_postgresql_restart_between_calls_costs_no_failed_call(postgresql):
+    store = TaskStore(postgresql.new_database())
+    task = store.create("alice", {"name": "before"})
+    postgresql.stop()
+    postgresql.start()
+    assert store.get(task["id"])[1]["name"] == "before"  # a read first on the dropped connection
+    postgresql.stop()
+    postgresql.start()
+    assert store.update(task["id"], State.RUNNING)["state"] == "RUNNING"  # a transaction first
+    store.close()
+
+
 def test_an_unreachable_postgresql_says_so_without_the_password(tmp_path):
     with pytest.raises(StoreUnavailable) as error:
         TaskStore(f"postgresql://tes:NOT-SHOWN-pw@/tes?host={tmp_path}&port=5999")

@@ -3,8 +3,8 @@ postgresql:// URL, with psycopg 3).
 
 Both take the store's SQL as written, with `?` placeholders. Each holds one connection, shared by the service's
 threads under a lock: the service is the store's only writer, and SQLite serialises writers anyway. A PostgreSQL
-connection that broke (the server restarted, the network blipped) is opened again on the next call; a call that
-cannot reach the database raises StoreUnavailable, which the API answers 503.
+connection that broke (the server restarted, the network blipped) is opened again, and a call's first statement is
+tried once more on it; a call that cannot reach the database raises StoreUnavailable, which the API answers 503.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class StoreUnavailable(RuntimeError):
@@ -77,7 +78,7 @@ class PostgreSQLDatabase:
         except ImportError as error:
             raise StoreUnavailable("store: a postgresql:// store needs the psycopg package") from error
         self._url, self._lock, self._conn = url, threading.Lock(), None
-        with self._lock:
+        with self._guard():
             self._connection().execute(schema.format(seq=self.SEQ))
 
     def _connection(self) -> Any:
@@ -93,27 +94,47 @@ class PostgreSQLDatabase:
         return self._conn
 
     @contextmanager
-    def _guard(self) -> Iterator[Any]:
+    def _guard(self) -> Iterator[None]:
         import psycopg
 
         with self._lock:
             try:
-                yield self._connection()
+                yield
             except psycopg.OperationalError as error:
                 raise StoreUnavailable(f"store: PostgreSQL: {_first_line(error)}") from error
+
+    def _first_statement(self, work: Callable[[Any], T]) -> T:
+        """A call's first statement (a read, or BEGIN), once more on a new connection if the server dropped the old
+        one since the last call: a restarted server costs no failed request."""
+        import psycopg
+
+        conn = self._connection()
+        try:
+            return work(conn)
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+            return work(self._connection())
 
     def _run(self, conn: Any, sql: str, args: Sequence[Any]) -> list[Row]:
         cursor = conn.execute(sql.replace("?", "%s"), tuple(args))
         return cursor.fetchall() if cursor.description else []
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        with self._guard() as conn:
-            return self._run(conn, sql, args)
+        with self._guard():
+            return self._first_statement(lambda conn: self._run(conn, sql, args))
 
     @contextmanager
     def transaction(self) -> Iterator[Executor]:
-        with self._guard() as conn, conn.transaction():
-            yield _Bound(self, conn)
+        with self._guard():
+            conn = self._first_statement(_begin)
+            try:
+                yield _Bound(self, conn)
+            except BaseException:
+                if not conn.broken:
+                    conn.execute("rollback")
+                raise
+            conn.execute("commit")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -128,6 +149,11 @@ class _Bound:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return self._database._run(self._conn, sql, args)  # pylint: disable=protected-access
+
+
+def _begin(conn: Any) -> Any:
+    conn.execute("begin")
+    return conn
 
 
 def _first_line(error: Exception) -> str:
