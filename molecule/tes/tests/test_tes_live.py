@@ -195,7 +195,8 @@ def test_a_store_outage_mid_task_is_503_and_loses_no_status(alice):
     message waits for the store instead of being dropped, so the task completes once PostgreSQL is back."""
     task_id = alice.create_task(task({"command": ["sh", "-c", "sleep 6; echo outlived"]}, name=f"outage-{RUN}"))
     wait(alice, task_id, states={"RUNNING"}, timeout=180)
-    lab("tes-broker", "systemctl", "stop", "postgresql")
+    # The cluster's own unit: stopping the umbrella postgresql.service here let systemd start the cluster again.
+    lab("tes-broker", "systemctl", "stop", "postgresql@*")
     try:
         answer = raw("get", f"/tasks/{task_id}")
         assert answer.status_code == 503 and "task store" in answer.json()["message"], answer.text
