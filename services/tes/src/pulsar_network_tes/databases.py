@@ -160,7 +160,7 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def open_database(location: str, schema: str) -> SQLiteDatabase | PostgreSQLDatabase:
+def open_database(location: str, schema: str) -> Database:
     """SQLite for a path, PostgreSQL for a postgresql:// (or postgres://) URL."""
     if location.startswith(("postgresql://", "postgres://")):
         return PostgreSQLDatabase(location, schema)
