@@ -10,9 +10,12 @@ URL's password."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import UrlError, parse_url
+from ansible_collections.esg.pulsar_network.plugins.module_utils.secrets import secret_problem
 
 
 def _present(items: list[dict]) -> list[dict]:
@@ -117,6 +120,11 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 #
 # Each (endpoint, Galaxy server) pair gets its own vhost, /pulsar/ENDPOINT/GALAXY, and user, ENDPOINT.GALAXY: a Pulsar
 # head runs one service per Galaxy server, and two services on one vhost would consume each other's queues.
+#
+# Each pair's user also gets its own password (pair_password), derived from the endpoint's password, which stays the
+# endpoint's root secret: the broker gets every pair's password, a Pulsar head those of its endpoint's pairs, and a
+# Galaxy server (or the TES service, one more client) only those of its own pairs. None of them gets the root secret;
+# the provider's join file carries it, since its head serves every client of the endpoint.
 
 ENDPOINT_DEFAULTS = {"staging_root": "/srv/pulsar/staging", "manager": "production", "cores": 1, "mem": 4, "gpus": 0,
                      "tags": [], "state": "present"}
@@ -149,16 +157,36 @@ def pair_user(endpoint: str, galaxy: str) -> str:
     return f"{endpoint}.{galaxy}"
 
 
+PAIR_PASSWORD_CONTEXT = "pulsar-network amqp v1 "
+
+
+def pair_password(secret: str, endpoint: str, galaxy: str) -> str:
+    """The password of the pair's user: HMAC-SHA256 of "pulsar-network amqp v1 ENDPOINT.GALAXY" keyed with the
+    endpoint's password, in hex. The same inputs give the same password on every converge (the rabbitmq role changes a
+    user's password only when it differs); one pair's password reveals neither the secret nor another pair's. Hex
+    needs no quoting in a URL and cannot spell a placeholder (module_utils/secrets.py). Names are [A-Za-z0-9_], so
+    the '.' between them is unambiguous."""
+    message = f"{PAIR_PASSWORD_CONTEXT}{pair_user(endpoint, galaxy)}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _pair_password(endpoint: dict, galaxy: str) -> str | None:
+    """None for an endpoint without a password: an absent one needs none (description_problems refuses the rest)."""
+    secret = endpoint.get("password")
+    return pair_password(secret, endpoint["name"], galaxy) if isinstance(secret, str) and secret else None
+
+
 def _url(network: dict, endpoint: dict, galaxy: str) -> str:
     broker = network["broker"]
-    return (f"pyamqp://{pair_user(endpoint['name'], galaxy)}:{endpoint['password']}@{broker['host']}:"
+    return (f"pyamqp://{pair_user(endpoint['name'], galaxy)}:{_pair_password(endpoint, galaxy)}@{broker['host']}:"
             f"{broker.get('port', 5671)}/{pair_vhost(endpoint['name'], galaxy)}?ssl=1")
 
 
 def broker_endpoints(network: dict) -> list[dict]:
-    """rabbitmq_pulsar_endpoints: a vhost and user per (endpoint, Galaxy server); an absent endpoint's are removed."""
+    """rabbitmq_pulsar_endpoints: a vhost, user and password per (endpoint, Galaxy server); an absent endpoint's are
+    removed."""
     return [{"name": pair_user(endpoint["name"], galaxy), "user": pair_user(endpoint["name"], galaxy),
-             "vhost": pair_vhost(endpoint["name"], galaxy), "password": endpoint.get("password"),
+             "vhost": pair_vhost(endpoint["name"], galaxy), "password": _pair_password(endpoint, galaxy),
              "state": _kept(endpoint["state"])}
             for endpoint in _endpoints(network) for galaxy in endpoint["galaxy_servers"]]
 
@@ -174,7 +202,7 @@ def pulsar_servers(network: dict, endpoint_name: str) -> list[dict]:
 def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
     """usegalaxy_replica_pulsar_endpoints of GALAXY_NAME: a runner and a TPV destination per present endpoint it uses,
     a runner alone (draining: true) per draining one; jobs_directory is where that endpoint's Pulsar stages this
-    Galaxy's jobs, by construction."""
+    Galaxy's jobs, by construction. Each URL carries this Galaxy's pair password, never the endpoint's password."""
     return [{"name": endpoint["name"], "amqp_url": _url(network, endpoint, galaxy_name), "manager": endpoint["manager"],
              "jobs_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy_name}", "cores": endpoint["cores"],
              "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"],
@@ -185,7 +213,8 @@ def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
 
 def join_description(network: dict, endpoint_name: str) -> dict:
     """The part of pulsar_network a provider needs to run ENDPOINT_NAME's Pulsar head (the join file): the broker,
-    the Galaxy servers it serves and that endpoint alone, with its password."""
+    the Galaxy servers it serves and that endpoint alone, with its password (the root its head derives each Galaxy
+    server's pair password from)."""
     endpoint = _endpoint(network, endpoint_name)
     return {"broker": {"host": network["broker"]["host"], "port": network["broker"].get("port", 5671)},
             "galaxy_servers": [{"name": galaxy} for galaxy in endpoint["galaxy_servers"]],
@@ -214,4 +243,8 @@ def description_problems(network: dict) -> list[str]:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')} serves no Galaxy server")
         if endpoint["state"] not in STATES:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')}: state must be one of {', '.join(STATES)}")
+        # Every pair's password derives from it: a weak one would pass the roles' checks of the derived passwords.
+        weak = "" if endpoint["state"] == "absent" else secret_problem("password", endpoint.get("password"))
+        if weak:
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: the {weak}")
     return problems

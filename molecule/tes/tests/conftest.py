@@ -7,6 +7,7 @@ certificate (from the lab CA) under the name it was issued for.
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import socket
@@ -123,6 +124,12 @@ def raw(method: str, path: str, user: str = "alice", headers: dict[str, str] | N
     """A request py-tes does not make (filters, malformed bodies), as one user."""
     return getattr(requests, method)(f"{URL}/ga4gh/tes/v1{path}",
                                      headers={"Authorization": f"Bearer {TOKENS[user]}", **(headers or {})}, **kwargs)
+
+
+def health() -> dict[str, Any]:
+    """The service's /healthz, which answers on tes-broker's loopback only."""
+    return json.loads(lab(SERVICE, "python3", "-c", "import urllib.request; print(urllib.request.urlopen("
+                          "'http://127.0.0.1:8081/healthz', timeout=10).read().decode())"))
 
 
 def condor_jobs(task_id: str) -> list[str]:

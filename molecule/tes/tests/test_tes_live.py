@@ -10,10 +10,10 @@ import uuid
 import pytest
 import requests
 import tes
-from conftest import IMAGE, condor_jobs, lab, raw, task, wait
+from conftest import IMAGE, condor_jobs, health, lab, raw, task, wait
 
 RUN = uuid.uuid4().hex[:8]  # this run's tasks, by name and tag
-STORAGE = "/srv/tes/storage"
+STORAGE = "/srv/tes/storage/alice"  # alice's own area under the service's storage root
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +231,7 @@ def test_tasks_are_routed_away_from_an_endpoint_whose_pulsar_is_stopped(alice):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            verdicts = requests.get("https://tes-broker/healthz").json()["endpoints"]
+            verdicts = health()["endpoints"]
             if verdicts.get("ep_a") != "healthy" and verdicts.get("ep_b") == "healthy":
                 break
             time.sleep(2)

@@ -34,7 +34,7 @@ class RecordingBackend:
         self.submitted: list[dict[str, Any]] = []
         self.canceled: list[dict[str, Any]] = []
 
-    def problem(self, task: dict[str, Any]) -> str | None:
+    def problem(self, task: dict[str, Any], owner: str) -> str | None:
         return None
 
     def submit(self, task: dict[str, Any]) -> None:
@@ -117,7 +117,9 @@ def make_client_on(tmp_path: pathlib.Path):
     def make(task_store: TaskStore, backend: Any, **auth: Any) -> TestClient:
         data = settings_data(tmp_path)
         data["auth"].update(auth)
-        return TestClient(create_app(parse(data), task_store, backend), raise_server_exceptions=False)
+        # From loopback, as nginx and the role's checks call the service (/healthz answers loopback only).
+        return TestClient(create_app(parse(data), task_store, backend), raise_server_exceptions=False,
+                          client=("127.0.0.1", 50000))
 
     return make
 

@@ -82,7 +82,7 @@ def lab(tmp_path, monkeypatch, fake_podman):
     """A backend with two endpoints; lab['verdicts'] is what the broker says of them."""
     monkeypatch.setenv("PATH", f"{fake_podman.parent}:{os.environ['PATH']}")
     storage = tmp_path / "storage"
-    storage.mkdir()
+    (storage / "alice").mkdir(parents=True)  # the tasks' owner's area
     FakeJobs.opened = []
     state: dict[str, Any] = {"verdicts": {"site_a": "healthy", "site_b": "healthy"}, "tmp": tmp_path,
                              "storage": storage}
@@ -141,7 +141,7 @@ def test_a_task_runs_and_its_outputs_logs_and_requests_come_back(lab):
     lab["make"]()
     task_id = submit(lab, {
         "inputs": [{"path": "/data/in.txt", "content": "abc\n", "type": "FILE"}],
-        "outputs": [{"path": "/data/out.txt", "url": f"file://{lab['storage']}/result/out.txt", "type": "FILE"}],
+        "outputs": [{"path": "/data/out.txt", "url": f"file://{lab['storage']}/alice/result/out.txt", "type": "FILE"}],
         "resources": {"cpu_cores": 1.5, "ram_gb": 0.5, "disk_gb": 1},
         "executors": [{"image": "ok/busybox", "command": ["sh", "-c", "rev /data/in.txt > /data/out.txt; echo done"]}]})
     link = wait_sent(task_id)
@@ -155,9 +155,9 @@ def test_a_task_runs_and_its_outputs_logs_and_requests_come_back(lab):
     link.say(task_id, "complete")
     document = wait_for(lab["store"], task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"})
     assert document["state"] == "COMPLETE", document["logs"]
-    assert (lab["storage"] / "result" / "out.txt").read_text() == "cba\n"
+    assert (lab["storage"] / "alice" / "result" / "out.txt").read_text() == "cba\n"
     task_log = document["logs"][0]
-    assert task_log["outputs"] == [{"url": f"file://{lab['storage']}/result/out.txt", "path": "/data/out.txt",
+    assert task_log["outputs"] == [{"url": f"file://{lab['storage']}/alice/result/out.txt", "path": "/data/out.txt",
                                     "size_bytes": "4"}]
     assert [(e["exit_code"], e["stdout"]) for e in task_log["logs"]] == [(0, "done\n")]
     assert task_log["metadata"]["endpoint"] in ("site_a", "site_b")
@@ -178,6 +178,41 @@ def test_routing_leaves_out_an_endpoint_that_is_not_healthy_and_waits_while_none
     assert all(waiting not in link.sent for link in FakeJobs.opened)
     lab["verdicts"] = {"site_a": "healthy", "site_b": "pool_down"}
     assert wait_sent(waiting).url.endswith("/pulsar/site_a/tes?ssl=1")
+
+
+def test_nothing_is_fetched_while_no_endpoint_is_healthy(lab):
+    """Inputs are gathered once an endpoint is chosen: a task that waits downloads nothing meanwhile (issue #26)."""
+    lab["verdicts"] = {"site_a": "stalled", "site_b": "pool_down"}
+    backend = lab["make"]()
+    gathered: list[str] = []
+    gather = backend.staging.gather_inputs
+    backend.staging.gather_inputs = lambda task, *args: gathered.append(task["id"]) or gather(task, *args)
+    task_id = submit(lab, {"inputs": [{"path": "/d/x", "url": "https://data.example/x", "type": "FILE"}],
+                           "executors": [{"image": "ok/a", "command": ["true"]}]})
+    time.sleep(0.5)
+    assert lab["store"].get(task_id)[1]["state"] == "QUEUED"
+    assert gathered == []
+
+
+def test_a_task_whose_owner_has_no_free_download_slot_waits_without_holding_a_worker(lab):
+    """Other users' tasks go on meanwhile: the pool's workers are not left waiting for one user's downloads."""
+    backend = lab["make"]()
+    full = {"alice"}
+    backend.staging.fetcher.busy = lambda owner: owner in full
+    echo = [{"image": "ok/a", "command": ["true"]}]
+    waiting = [submit(lab, {"inputs": [{"path": "/d/x", "url": f"https://data.example/{i}", "type": "FILE"}],
+                            "executors": echo}) for i in range(3)]
+    bobs = lab["store"].create("bob", {"inputs": [{"path": "/d/x", "url": "https://data.example/b", "type": "FILE"}],
+                                       "executors": echo})
+    gathered: list[str] = []
+    backend.staging.gather_inputs = lambda task, owner: gathered.append(owner) or []
+    backend.submit(bobs)
+    wait_sent(bobs["id"], timeout=3)
+    assert gathered == ["bob"]
+    assert all(lab["store"].get(t)[1]["state"] == "QUEUED" for t in waiting)
+    full.clear()
+    for task_id in waiting:
+        wait_sent(task_id, timeout=5)
 
 
 def test_cancel_sends_pulsars_kill_and_the_task_ends_canceled(lab):
@@ -216,20 +251,20 @@ def test_pulsar_failures_and_executor_failures_are_told_apart(lab):
 
 def test_an_input_that_cannot_be_fetched_is_a_system_error_naming_it(lab):
     lab["make"]()
-    task_id = submit(lab, {"inputs": [{"path": "/d/x", "url": f"file://{lab['storage']}/absent", "type": "FILE"}],
+    task_id = submit(lab, {"inputs": [{"path": "/d/x", "url": f"file://{lab['storage']}/alice/absent", "type": "FILE"}],
                            "executors": [{"image": "ok/a", "command": ["true"]}]})
     document = wait_for(lab["store"], task_id, {"SYSTEM_ERROR"})
-    assert document["logs"][0]["system_logs"] == [f"inputs[0].url: {lab['storage']}/absent is not a file"]
+    assert document["logs"][0]["system_logs"] == [f"inputs[0].url: {lab['storage']}/alice/absent is not a file"]
 
 
 def test_paths_and_urls_the_service_cannot_serve_are_refused_before_storing(lab):
     backend = lab["make"]()
     echo = [{"image": "ok/a", "command": ["true"]}]
-    assert backend.problem({"inputs": [{"path": "/d/x", "url": "file:///etc/shadow"}], "executors": echo}) == (
-        f"inputs[0].url: /etc/shadow is outside the service's storage ({lab['storage']})")
-    assert backend.problem({"outputs": [{"path": "/d/x", "url": "s3://bucket/x"}], "executors": echo}) == (
+    assert backend.problem({"inputs": [{"path": "/d/x", "url": "file:///etc/shadow"}], "executors": echo}, "alice") == (
+        f"inputs[0].url: /etc/shadow is outside your storage areas ({lab['storage']}/alice)")
+    assert backend.problem({"outputs": [{"path": "/d/x", "url": "s3://bucket/x"}], "executors": echo}, "alice") == (
         "outputs[0].url: s3 scheme; this service takes file, https")
-    assert backend.problem({"inputs": [{"path": "/x", "content": "a"}], "executors": echo}) == (
+    assert backend.problem({"inputs": [{"path": "/x", "content": "a"}], "executors": echo}, "alice") == (
         "inputs[0].path: /x is at the container's root; put it in a directory")
 
 
@@ -336,3 +371,21 @@ def test_the_job_files_api_serves_only_the_tasks_own_directory_with_its_key(tmp_
                          files={"file": ("o.tar", b"tarball")})
     assert posted.status_code == 200
     assert (job_dir / "outputs" / "o.tar").read_bytes() == b"tarball"
+
+
+def test_a_status_message_from_another_endpoint_changes_nothing(lab):
+    """Each endpoint's link carries only its own jobs' messages: site_b's Pulsar (or whoever holds its credentials)
+    cannot cancel, fail or finish a task that went to site_a."""
+    lab["verdicts"] = {"site_a": "healthy", "site_b": "stalled"}
+    backend = lab["make"]()
+    task_id = submit(lab, {"executors": [{"image": "ok/a", "command": ["sleep", "60"]}]})
+    link_a = wait_sent(task_id)
+    link_a.say(task_id, "running")
+    wait_for(lab["store"], task_id, {"RUNNING"})
+    link_b = backend._link("site_b")
+    for status in ("cancelled", "failed", "lost", "complete", "queued"):
+        link_b.say(task_id, status)
+    time.sleep(0.3)
+    assert lab["store"].get(task_id)[1]["state"] == "RUNNING"
+    link_a.say(task_id, "cancelled")
+    assert wait_for(lab["store"], task_id, {"CANCELED"})["state"] == "CANCELED"

@@ -141,9 +141,9 @@ def test_stdout_and_stderr_keep_only_their_tail(tmp_path, monkeypatch):
 def test_podman_and_apptainer_command_lines():
     executor = {"image": "reg:5000/busybox:1", "command": ["sh", "-c", "ls"], "workdir": "/data", "env": {"A": "1"},
                 "stdin": "/data/in"}
-    assert runner.container_argv("podman", ["--network=host"], "/j/tes-root", ["/data"], executor) == [
+    assert runner.container_argv("podman", [], "/j/tes-root", ["/data"], executor, "host") == [
         "podman", "run", "--rm", "--network=host", "--entrypoint", '["sh"]', "--volume", "/j/tes-root/data:/data",
         "--env", "A=1", "--workdir", "/data", "--interactive", "reg:5000/busybox:1", "-c", "ls"]
-    assert runner.container_argv("apptainer", [], "/j/tes-root", ["/data"], executor) == [
+    assert runner.container_argv("apptainer", [], "/j/tes-root", ["/data"], executor, "host") == [
         "apptainer", "exec", "--containall", "--no-home", "--bind", "/j/tes-root/data:/data", "--env", "A=1",
         "--pwd", "/data", "docker://reg:5000/busybox:1", "sh", "-c", "ls"]

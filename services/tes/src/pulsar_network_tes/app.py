@@ -1,9 +1,11 @@
 """The TES 1.1 HTTP API, served under /ga4gh/tes/v1 and /v1 (clients differ), and a health endpoint at /healthz.
 
-Every TES route needs a caller (auth.py). A caller sees and cancels its own tasks; an admin sees and cancels all. A
+Every TES route needs a caller (auth.py), found before the body is read (guard.py). A caller sees and cancels its own tasks; an admin sees and cancels all. A
 task that is not the caller's is answered 404, as if it did not exist. A request the spec's schema refuses is answered
 400 with the field named; a store that cannot be reached is 503; any other failure is logged and answered 500 without
-detail.
+detail. What one request may cost is bounded: its body (413), its fields and counts (models.py), and the bytes of
+tasks one page holds (a page ends early with a next_page_token). /healthz answers loopback only: it names every
+endpoint's verdict and the store's errors.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from . import logs
-from .auth import Caller, Unauthenticated, authenticate
+from .auth import Caller
 from .backend import Backend
 from .config import Settings
+from .guard import BodyTooLarge, RequestGuard, error
 from .models import State, Task, View
 from .placement import refusal
 from .store import BadPageToken
@@ -30,6 +33,8 @@ from .views import render
 PREFIXES = ("/ga4gh/tes/v1", "/v1")
 MAX_PAGE_SIZE = 2047  # the spec: "must be less than 2048"
 DEFAULT_PAGE_SIZE = 256
+MAX_TAG_FILTERS = 32  # each is a subquery: about a thousand passed SQLite's expression limit
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 class ApiError(Exception):
@@ -41,6 +46,8 @@ class ApiError(Exception):
 def _field(loc: tuple[Any, ...]) -> str:
     """('body', 'executors', 0, 'image') -> executors[0].image"""
     parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    if parts[-1:] == ("[key]",):  # a mapping's key is wrong: name the mapping, not the key (which may not print)
+        parts = parts[:-2]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -56,14 +63,12 @@ def _validation_message(error: RequestValidationError) -> str:
     return f"{field}: {message}"
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"status_code": status, "message": message}, status_code=status)
+_error = error
 
 
 def _caller(request: Request) -> Caller:
-    who = authenticate(request.app.state.settings, request.headers.get("authorization"))
-    request.state.caller = who.name
-    return who
+    """The caller RequestGuard authenticated from the headers, before the body was read."""
+    return request.state.caller
 
 
 Who = Annotated[Caller, Depends(_caller)]
@@ -75,10 +80,15 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
     app = FastAPI(title="Pulsar Network TES", version="1.1.0", openapi_url=None, docs_url=None, redoc_url=None,
                   lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(RequestGuard, settings=settings, prefixes=PREFIXES)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
         return _error(400, _validation_message(error))
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
+        return _error(413, error.detail)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -93,12 +103,6 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
         logs.event("store_unavailable", path=request.url.path, error=str(error))
         return _error(503, "the task store cannot be reached; try again later")
 
-    @app.exception_handler(Unauthenticated)
-    async def _unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
-        response = _error(401, str(error))
-        response.headers["WWW-Authenticate"] = 'Bearer realm="tes", Basic realm="tes"'
-        return response
-
     @app.middleware("http")
     async def _access_log(request: Request, call_next: Any) -> Any:
         start = time.monotonic()
@@ -109,7 +113,7 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
             logs.log.exception("request_failed", extra={"fields": fields})
             response = _error(500, "internal error; see the service's log")
         logs.event("request", method=request.method, path=request.url.path, status=response.status_code,
-                   user=getattr(request.state, "caller", None), ms=round((time.monotonic() - start) * 1000, 1))
+                   user=getattr(getattr(request.state, "caller", None), "name", None), ms=round((time.monotonic() - start) * 1000, 1))
         return response
 
     def visible(task_id: str, who: Caller) -> dict[str, Any]:
@@ -137,7 +141,7 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
     @router.post("/tasks")
     def create_task(task: Task, who: Who) -> dict[str, str]:
         document = task.model_dump(mode="json", exclude_none=True)
-        problem = refusal(settings.endpoints, task.resources) or backend.problem(document)
+        problem = refusal(settings.endpoints, task.resources) or backend.problem(document, who.name)
         if problem:
             raise ApiError(400, problem)
         given = set((task.resources.backend_parameters or {}) if task.resources else {})
@@ -164,11 +168,14 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
         view: View = View.MINIMAL,
     ) -> dict[str, Any]:
         keys, values = tag_key or [], tag_value or []
+        if len(keys) > MAX_TAG_FILTERS:
+            raise ApiError(400, f"tag_key: at most {MAX_TAG_FILTERS} tag filters")
         if len(values) > len(keys):
             raise ApiError(400, "tag_value: more values than tag_key")
         tags = dict(zip(keys, values + [""] * (len(keys) - len(values))))
         query = StoreQuery(owner=None if who.admin else who.name, name_prefix=name_prefix, state=state, tags=tags,
-                           page_size=page_size, page_token=page_token)
+                           page_size=page_size, page_token=page_token, minimal=view is View.MINIMAL,
+                           max_bytes=settings.limits.max_page_bytes)
         try:
             tasks, token = store.list(query)
         except BadPageToken as error:
@@ -197,7 +204,9 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
         app.include_router(extra)
 
     @app.get("/healthz")
-    def health() -> JSONResponse:
+    def health(request: Request) -> JSONResponse:
+        if request.client is None or request.client.host not in LOOPBACK:
+            raise HTTPException(404, "Not Found")  # as any unknown route
         try:
             store.list(StoreQuery(page_size=1))
         except Exception as error:  # the store is what the service cannot work without

@@ -13,9 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from .config import Settings, User
-
-ANONYMOUS = "anonymous"
+from .config import ANONYMOUS, Settings, User
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,22 @@
       public_url: https://tes.example.org   # where the endpoints reach this host's job files API
       ca_file: /etc/pulsar-network-tes/amqp-ca.crt   # the broker's CA
       work_dir: /var/lib/pulsar-network-tes/jobs
-      storage_roots: [/srv/tes/storage]     # file:// URLs must lie under one of these
+      storage_roots: [/srv/tes/storage]     # file:// URLs must lie in the task owner's area of one: <root>/<user name>
+      shared_storage: [/srv/tes/storage/shared]   # directories under a root every user may read (inputs, never outputs)
       max_input_bytes: 10737418240
       runtime: podman       # or docker, apptainer: what runs the executors on the execute nodes
-      runtime_args: [--network=host]
+      executor_network: private   # the executors' network: private (their own), none, or host (the node's)
+      runtime_args: []      # more options for the runtime, for every executor
       tail_bytes: 10240     # how much of each executor's stdout and stderr the task log keeps
       health_interval: 10   # seconds between reads of the endpoints' health from the broker
       workers: 4            # tasks prepared and sent at once
+      fetch_allow: [192.0.2.0/24]   # networks http(s) inputs and outputs may reach though refused by default (fetch.py)
+      fetch_deny: [198.51.100.0/24] # more networks never reached, whatever fetch_allow says
+      fetch_timeout: 600    # seconds for a whole download
+      fetch_per_user: 2     # downloads one user has at once; the next waits
+    limits:                 # what one request may cost (a larger body is 413; a page ends early)
+      max_body_bytes: 1048576
+      max_page_bytes: 8388608
 
 No secret is stored in clear but the AMQP URLs' and a PostgreSQL store's passwords, which the service needs as they
 are (the file is 0640 root:tes).
@@ -41,6 +50,9 @@ Tokens are stored as SHA-256, passwords as PBKDF2.
 
 from __future__ import annotations
 
+import ipaddress
+import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,13 +90,35 @@ class BackendSettings:
     storage_roots: tuple[str, ...] = ()
     max_input_bytes: int = 10 * 1024**3
     runtime: str = "podman"
-    runtime_args: tuple[str, ...] = ("--network=host",)
+    executor_network: str = "private"
+    runtime_args: tuple[str, ...] = ()
     tail_bytes: int = 10240
     health_interval: float = 10.0
     workers: int = 4
+    shared_storage: tuple[str, ...] = ()
+    fetch_allow: tuple[str, ...] = ()
+    fetch_deny: tuple[str, ...] = ()
+    fetch_timeout: float = 600.0
+    fetch_per_user: int = 2
 
 
 RUNTIMES = ("podman", "docker", "apptainer")
+# private: a network of the executor's own, from which the node's services are not reached; none: no network at all;
+# host: the node's own network, as the Pulsar job has (runner.NETWORK_FLAGS says how each runtime is told).
+EXECUTOR_NETWORKS = ("private", "none", "host")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may cost: its body, and the bytes of tasks one page of a list may hold."""
+
+    max_body_bytes: int = 1024 * 1024
+    max_page_bytes: int = 8 * 1024 * 1024
+
+
+# A user's name is a directory (their storage area) and a task's owner: plain, and never the anonymous caller's.
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True)
@@ -96,6 +130,7 @@ class Settings:
     backend_parameters: frozenset[str] = frozenset()
     endpoints: tuple[Endpoint, ...] = ()
     backend: BackendSettings = field(default_factory=BackendSettings)
+    limits: Limits = field(default_factory=Limits)
 
 
 def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
@@ -124,6 +159,7 @@ def parse(data: Any) -> Settings:
                     admin=_get(item, "admin", bool, where, False))
         if not (user.token_sha256 or user.password_hash):
             raise ConfigError(f"{where}token_sha256: a user needs a token or a password")
+        _check_user_name(user.name, [u.name for u in users], where)
         users.append(user)
     endpoints = []
     for i, item in enumerate(_get(data, "endpoints", list, "", [])):
@@ -140,7 +176,23 @@ def parse(data: Any) -> Settings:
     return Settings(store=_get(data, "store", str, ""), service=_get(data, "service", dict, "", {}),
                     anonymous=_get(auth, "anonymous", bool, "auth.", False), users=tuple(users),
                     backend_parameters=frozenset(_get(data, "backend_parameters", list, "", [])),
-                    endpoints=tuple(endpoints), backend=_backend(_get(data, "backend", dict, "", {})))
+                    endpoints=tuple(endpoints), backend=_backend(_get(data, "backend", dict, "", {})),
+                    limits=_limits(_get(data, "limits", dict, "", {})))
+
+
+def _check_user_name(name: str, earlier: list[str], where: str) -> None:
+    if name == ANONYMOUS:
+        raise ConfigError(f"{where}name: {ANONYMOUS} is the name of callers without credentials; choose another")
+    if not USER_NAME.match(name):
+        raise ConfigError(f"{where}name: {name}: use letters, digits, '.', '_' and '-' (at most 64, not first '.')")
+    if name in earlier:
+        raise ConfigError(f"{where}name: {name} appears twice; two entries would share one user's tasks")
+
+
+def _limits(data: dict[str, Any]) -> Limits:
+    default, where = Limits(), "limits."
+    return Limits(max_body_bytes=_get(data, "max_body_bytes", int, where, default.max_body_bytes),
+                  max_page_bytes=_get(data, "max_page_bytes", int, where, default.max_page_bytes))
 
 
 def _backend(data: dict[str, Any]) -> BackendSettings:
@@ -148,18 +200,56 @@ def _backend(data: dict[str, Any]) -> BackendSettings:
     runtime = _get(data, "runtime", str, where, default.runtime)
     if runtime not in RUNTIMES:
         raise ConfigError(f"backend.runtime: {runtime} is not one of {', '.join(RUNTIMES)}")
+    network = _get(data, "executor_network", str, where, default.executor_network)
+    storage_roots = tuple(_get(data, "storage_roots", list, where, []))
+    if network not in EXECUTOR_NETWORKS:
+        raise ConfigError(f"backend.executor_network: {network} is not one of {', '.join(EXECUTOR_NETWORKS)}")
     return BackendSettings(
         public_url=_get(data, "public_url", str, where, default.public_url).rstrip("/"),
         ca_file=_get(data, "ca_file", str, where, None),
         work_dir=_get(data, "work_dir", str, where, default.work_dir),
-        storage_roots=tuple(_get(data, "storage_roots", list, where, [])),
+        storage_roots=storage_roots,
         max_input_bytes=_get(data, "max_input_bytes", int, where, default.max_input_bytes),
         runtime=runtime,
+        executor_network=network,
         runtime_args=tuple(_get(data, "runtime_args", list, where, list(default.runtime_args))),
         tail_bytes=_get(data, "tail_bytes", int, where, default.tail_bytes),
         health_interval=_get(data, "health_interval", (int, float), where, default.health_interval),
         workers=_get(data, "workers", int, where, default.workers),
+        shared_storage=_shared_storage(data, storage_roots),
+        fetch_allow=_networks(data, "fetch_allow"),
+        fetch_deny=_networks(data, "fetch_deny"),
+        fetch_timeout=_positive(data, "fetch_timeout", (int, float), default.fetch_timeout),
+        fetch_per_user=_positive(data, "fetch_per_user", int, default.fetch_per_user),
     )
+
+
+def _networks(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    networks = []
+    for item in _get(data, key, list, "backend.", []):
+        try:
+            if not isinstance(item, str):
+                raise TypeError(item)
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except (TypeError, ValueError):
+            raise ConfigError(f"backend.{key}: {item!r} is not a network (CIDR) such as 192.0.2.0/24") from None
+    return tuple(networks)
+
+
+def _positive(data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    value = _get(data, key, kind, "backend.", default)
+    if value <= 0:
+        raise ConfigError(f"backend.{key}: must be more than 0")
+    return value
+
+
+def _shared_storage(data: dict[str, Any], roots: tuple[str, ...]) -> tuple[str, ...]:
+    shared = tuple(_get(data, "shared_storage", list, "backend.", []))
+    for path in shared:
+        normal = posixpath.normpath(str(path))
+        if not any(normal.startswith(posixpath.normpath(root).rstrip("/") + "/") for root in roots):
+            raise ConfigError(f"backend.shared_storage: {path} is not a directory under a storage root")
+    return shared
 
 
 def load(path: str) -> Settings:

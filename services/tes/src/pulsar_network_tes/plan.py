@@ -54,10 +54,12 @@ def staged_name(index: int) -> str:
     return f"tes-input-{index}"
 
 
-def build(task: dict[str, Any], runtime: str, runtime_args: list[str], tail_bytes: int) -> dict[str, Any]:
+def build(task: dict[str, Any], runtime: str, runtime_args: list[str], tail_bytes: int,
+          executor_network: str = "private") -> dict[str, Any]:
     """The plan runner.py reads; raises PlanError naming the field when the task's paths cannot be laid out."""
     return {
         "runtime": runtime,
+        "executor_network": executor_network,
         "runtime_args": list(runtime_args),
         "tail_bytes": tail_bytes,
         "mounts": mount_points(task),

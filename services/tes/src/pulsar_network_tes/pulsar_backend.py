@@ -1,10 +1,11 @@
 """Tasks as Pulsar jobs on the network's endpoints, sent over AMQP the way Galaxy sends its jobs.
 
-For each task, in a worker thread: the plan (plan.py) and the inputs are laid out in the task's job directory
-(staging.py); the network's routing (routing.order_endpoints, shared with Galaxy's TPV) picks a healthy endpoint
-that accepts the task's resources, from the health this service reads off the broker (network_health.collect, the
-same reading Galaxy's collector makes); the task goes to that endpoint's Pulsar as a job whose command is runner.py,
-with the task's resources as the job's HTCondor requests. While no endpoint is healthy the task stays QUEUED here.
+For each task, in a worker thread: the network's routing (routing.order_endpoints, shared with Galaxy's TPV) picks a
+healthy endpoint that accepts the task's resources, from the health this service reads off the broker
+(network_health.collect, the same reading Galaxy's collector makes); then the plan (plan.py) and the inputs are laid
+out in the task's job directory (staging.py); the task goes to that endpoint's Pulsar as a job whose command is
+runner.py, with the task's resources as the job's HTCondor requests. While no endpoint is healthy the task stays
+QUEUED here, and nothing is fetched for it.
 
 Progress comes back as Pulsar's status messages on this service's own status_update queue of each endpoint: nothing
 polls. The final message arrives after Pulsar has sent the runner's log and outputs to the job files API, so the
@@ -29,6 +30,7 @@ from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job impo
 
 from . import files_api, logs, plan, runner
 from .config import Endpoint, Settings
+from .fetch import Fetcher, Policy
 from .models import Resources, State
 from .placement import accepting, requested
 from .staging import Staging, StagingError
@@ -42,6 +44,8 @@ PULSAR_STATES = {
     "postprocessing": State.RUNNING,
 }
 OUTPUTS = ("tes_outputs.tar", "tes_log.json")
+# Seconds between tries of a task whose owner's downloads are all under way (fetch.Fetcher.busy).
+FETCH_RETRY_S = 1.0
 # Seconds between tries while the task store cannot be reached (a PostgreSQL server restarting, say), doubling to the cap.
 STORE_RETRY_S, STORE_RETRY_MAX_S = 0.5, 10.0
 
@@ -80,7 +84,10 @@ class PulsarBackend:
                  health_reader: Callable[..., dict] = network_health.collect) -> None:
         self.settings, self.store, self.secret = settings, store, secret
         self.options = settings.backend
-        self.staging = Staging(self.options.work_dir, self.options.storage_roots, self.options.max_input_bytes)
+        fetcher = Fetcher(Policy(allow=self.options.fetch_allow, deny=self.options.fetch_deny,
+                                 timeout=self.options.fetch_timeout, per_user=self.options.fetch_per_user))
+        self.staging = Staging(self.options.work_dir, self.options.storage_roots, self.options.max_input_bytes,
+                               self.options.shared_storage, fetcher)
         self._jobs_factory, self._health_reader = jobs_factory, health_reader
         self._endpoints = {e.name: e for e in settings.endpoints}
         self._links: dict[str, Any] = {}
@@ -130,13 +137,14 @@ class PulsarBackend:
     def cancel(self, task: dict[str, Any]) -> None:
         self._pool.submit(self._guard, task["id"], self._kill)
 
-    def problem(self, task: dict[str, Any]) -> str | None:
-        """Why this task can never run here (a path or URL this service cannot serve), checked before it is stored."""
+    def problem(self, task: dict[str, Any], owner: str) -> str | None:
+        """Why this task can never run here (a path or URL this service cannot serve, or a path outside the owner's
+        storage areas), checked before it is stored."""
         try:
             plan.mount_points(task)
         except plan.PlanError as error:
             return str(error)
-        return self.staging.check_urls(task)
+        return self.staging.check_urls(task, owner)
 
     # --- sending -----------------------------------------------------------------------------------------------
     def _guard(self, task_id: str, step: Callable[[str], None], delay: float = STORE_RETRY_S) -> None:
@@ -158,17 +166,20 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None or found[1]["state"] != State.QUEUED.value:
             return
-        task = found[1]
-        try:
-            job_inputs = self._lay_out(task)
-        except (plan.PlanError, StagingError) as error:
-            self._final(task_id, State.SYSTEM_ERROR, str(error))
+        owner, task = found
+        if _downloads(task) and self.staging.fetcher.busy(owner):  # tried again later, holding no worker meanwhile
+            self._retry_later(task, "its owner's downloads are all under way", FETCH_RETRY_S)
             return
-        endpoint = self._choose(task)
+        endpoint = self._choose(task)  # first: nothing is fetched for a task that cannot be sent
         if endpoint is None:
             self._retry_later(task)
             return
         self._waiting.discard(task_id)
+        try:
+            job_inputs = self._lay_out(task, owner)
+        except (plan.PlanError, StagingError) as error:
+            self._final(task_id, State.SYSTEM_ERROR, str(error))
+            return
         job_dir = self.staging.job_dir(task_id)
         outputs_dir = job_dirs(job_dir)["outputs"]
         # Pulsar stages the inputs the command line names, and rewrites each to its path on the endpoint.
@@ -183,7 +194,7 @@ class PulsarBackend:
             endpoint.jobs_directory, task_id, extra_params=htcondor_requests(task.get("resources")))
         logs.event("task_sent", task=task_id, endpoint=endpoint.name)
 
-    def _lay_out(self, task: dict[str, Any]) -> list[str]:
+    def _lay_out(self, task: dict[str, Any], owner: str) -> list[str]:
         """The job directory: the runner, its plan and the inputs, written once; the paths Pulsar stages (runner
         first)."""
         inputs_dir = job_dirs(self.staging.job_dir(task["id"]))["inputs"]
@@ -191,8 +202,9 @@ class PulsarBackend:
         if not os.path.exists(plan_path):
             job_dirs(self.staging.job_dir(task["id"]), create=True)
             shutil.copyfile(runner.__file__, runner_path)
-            self.staging.gather_inputs(task)
-            task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes)
+            self.staging.gather_inputs(task, owner)
+            task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes,
+                                   self.options.executor_network)
             with open(plan_path + ".part", "w", encoding="utf-8") as handle:
                 json.dump(task_plan, handle)
             os.replace(plan_path + ".part", plan_path)  # last: its presence means the layout is whole
@@ -211,16 +223,22 @@ class PulsarBackend:
         routing.record_routed(ordered[0], cores, ram_gb, 0)
         return self._endpoints[ordered[0]]
 
-    def _retry_later(self, task: dict[str, Any]) -> None:
-        """No endpoint is healthy for the task: it stays QUEUED here and is tried again after the next health read,
-        without holding a worker."""
+    def _retry_later(self, task: dict[str, Any], reason: str = "no healthy endpoint accepts it now",
+                     delay: float | None = None) -> None:
+        """The task cannot go now (no endpoint is healthy for it, by default): it stays QUEUED here and is tried again
+        after the next health read, or the delay, without holding a worker."""
         if task["id"] not in self._waiting:
             self._waiting.add(task["id"])
-            logs.event("task_waiting", task=task["id"], reason="no healthy endpoint accepts it now")
+            logs.event("task_waiting", task=task["id"], reason=reason)
         if not self._stop.is_set():
-            timer = threading.Timer(self.options.health_interval, self.submit, args=(task,))
+            timer = threading.Timer(self.options.health_interval if delay is None else delay, self._submit_again,
+                                    args=(task,))
             timer.daemon = True
             timer.start()
+
+    def _submit_again(self, task: dict[str, Any]) -> None:
+        if not self._stop.is_set():  # a timer may fire after stop(), when the pool takes no more work
+            self.submit(task)
 
     # --- status messages ---------------------------------------------------------------------------------------
     def _link(self, name: str) -> Any:
@@ -252,6 +270,11 @@ class PulsarBackend:
         found = self.store.get(task_id) if task_id else None
         if found is None:
             logs.event("status_for_unknown_task", endpoint=endpoint, job=task_id, status=status)
+            return
+        if _metadata(found[1]).get("endpoint") != endpoint:
+            # Only the task's own endpoint speaks for it: another endpoint's link (or its credentials) cannot end it.
+            logs.event("status_from_another_endpoint", task=task_id, endpoint=endpoint,
+                       task_endpoint=_metadata(found[1]).get("endpoint"), status=status)
             return
         logs.event("task_status", task=task_id, endpoint=endpoint, pulsar_status=status)
         canceling = found[1]["state"] == State.CANCELING.value
@@ -290,7 +313,7 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None or State(found[1]["state"]).final:
             return
-        task, outputs_dir = found[1], job_dirs(self.staging.job_dir(task_id))["outputs"]
+        (owner, task), outputs_dir = found, job_dirs(self.staging.job_dir(task_id))["outputs"]
         try:
             with open(os.path.join(outputs_dir, OUTPUTS[1]), encoding="utf-8") as handle:
                 result = json.load(handle)
@@ -303,7 +326,7 @@ class PulsarBackend:
         delivered: list[dict[str, str]] = []
         if state is State.COMPLETE or result.get("outputs"):
             try:
-                delivered = self.staging.deliver_outputs(task, os.path.join(outputs_dir, OUTPUTS[0]),
+                delivered = self.staging.deliver_outputs(task, owner, os.path.join(outputs_dir, OUTPUTS[0]),
                                                          result.get("outputs") or [])
             except (StagingError, OSError) as error:
                 state, system_logs = State.SYSTEM_ERROR, system_logs + [str(error)]
@@ -373,6 +396,11 @@ class PulsarBackend:
 def _task_log(task: dict[str, Any]) -> dict[str, Any]:
     """The task's one log (TES keeps a list, one per attempt; this service tries once), or an empty one."""
     return (task.get("logs") or [{}])[0] or {}
+
+
+def _downloads(task: dict[str, Any]) -> bool:
+    """Whether laying the task out downloads an input."""
+    return any(str(i.get("url", "")).lower().startswith(("http://", "https://")) for i in task.get("inputs") or [])
 
 
 def _metadata(task: dict[str, Any]) -> dict[str, str]:

@@ -7,10 +7,16 @@ task's inputs, onto the endpoint. The inputs are named on the command line becau
 files the command line mentions, and rewrites each to where it put it. In the job's working directory this script
 - lays out `tes-root/`, one host directory per mount point of the plan, and puts the inputs there;
 - runs the executors in order, each in its image with a container runtime (podman, docker or apptainer), every mount
-  point bound at its container path, so volumes, inputs and outputs are shared between executors; a non-zero exit
-  stops the task unless the executor has ignore_error;
+  point bound at its container path, so volumes, inputs and outputs are shared between executors, on the network
+  the plan names (NETWORK_FLAGS); a non-zero exit stops the task unless the executor has ignore_error;
 - packs the outputs (files, directories, wildcard matches) into OUTPUTS_TAR and writes LOG_JSON: each executor's
   times, exit code and the tail of its stdout and stderr, the outputs with their sizes, and the outcome.
+
+Executors write in the mount points' directories and may leave symbolic links there to any file of the node. Nothing
+the runner does under tes-root follows one (open_beneath): a link where the task names a file or directory (stdin,
+stdout, stderr, an output) is a system error naming the field; links inside a DIRECTORY output or matched by a
+wildcard are left out of the outputs. Files are read and written through the descriptors opened so, never their
+paths again, and only regular files are (a FIFO is refused, not waited on).
 
 Pulsar sends both files back to the service. This script exits 0 whenever it could write LOG_JSON; a failure of its
 own (an image that cannot be pulled, an output not produced) is recorded there as a system error. It imports only
@@ -19,21 +25,37 @@ the standard library, for the execute nodes' own python3.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import glob
+import fnmatch
 import json
 import os
+import posixpath
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
 import tarfile
-from typing import Any
+from typing import Any, Iterator
 
 ROOT = "tes-root"
 PULL_ATTEMPTS = 3
 # podman's and docker's own failure (the runtime, not the command in the container): `podman run --help` documents it.
 RUNTIME_FAILED = 125
+WILDCARD = "*?["
+# How the runner opens what lies under tes-root, where executors write: never through a symbolic link (O_NOFOLLOW), and
+# never waiting on a FIFO an executor left there (O_NONBLOCK; set back to blocking once the file is known regular).
+DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+WRITE = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC  # read back for the tail
+# backend.executor_network, as each runtime is told it. private: a network of the container's own, without the node's
+# (docker's default bridge; apptainer's --network=none leaves only the container's loopback).
+NETWORK_FLAGS: dict[str, dict[str, list[str]]] = {
+    "podman": {"private": ["--network=private"], "none": ["--network=none"], "host": ["--network=host"]},
+    "docker": {"private": [], "none": ["--network=none"], "host": ["--network=host"]},
+    "apptainer": {"private": ["--net", "--network=none"], "none": ["--net", "--network=none"], "host": []},
+}
 
 
 class SystemFailure(Exception):
@@ -49,17 +71,61 @@ def host_path(root: str, path: str) -> str:
     return os.path.join(root, os.path.normpath(path).lstrip("/"))
 
 
-def tail(path: str, limit: int) -> str:
+def open_beneath(root: str, path: str, flags: int, where: str, make_dirs: bool = False) -> int:
+    """A descriptor of the container path PATH in its host directory under ROOT, reached without following a link.
+
+    Executors can leave symbolic links anywhere under their mount points, pointing at any file of the node. So each
+    directory on the way is opened relative to the one before with O_NOFOLLOW, and the last component with FLAGS
+    (which hold O_NOFOLLOW); a link met is a SystemFailure naming WHERE. MAKE_DIRS creates the missing directories on
+    the way, and the last one when FLAGS ask for a directory. Other errors (FileNotFoundError...) are the caller's."""
+    names = [name for name in posixpath.normpath(path).split("/") if name]
+    if ".." in names:
+        raise SystemFailure(f"{where}: {path} climbs out of its directory")
+    fd = os.open(root, DIRECTORY)
     try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, os.path.getsize(path) - limit))
-            return handle.read().decode("utf-8", errors="replace")
+        for depth, name in enumerate(names):
+            last = depth == len(names) - 1
+            if make_dirs and (not last or flags & os.O_DIRECTORY):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, dir_fd=fd)
+            try:
+                opened = os.open(name, flags if last else DIRECTORY, 0o644, dir_fd=fd)
+            except OSError:
+                if _is_link(fd, name):
+                    link = "/" + "/".join(names[:depth + 1])
+                    raise SystemFailure(f"{where}: {link} is a symbolic link; the runner follows none") from None
+                raise
+            os.close(fd)
+            fd = opened
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _is_link(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
     except OSError:
-        return ""
+        return False
 
 
-def container_argv(runtime: str, runtime_args: list[str], root: str, mounts: list[str], executor: dict) -> list[str]:
-    """The command that runs one executor: its image, command, workdir, env and every mount point bound."""
+def _regular(fd: int, message: str) -> int:
+    """FD, when it is a regular file (then blocking again); a SystemFailure with MESSAGE otherwise."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise SystemFailure(message)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def tail(fd: int, limit: int) -> str:
+    """The end of an executor's stdout or stderr, read from the descriptor it wrote to, whatever its path is now."""
+    return os.pread(fd, limit, max(0, os.fstat(fd).st_size - limit)).decode("utf-8", errors="replace")
+
+
+def container_argv(runtime: str, runtime_args: list[str], root: str, mounts: list[str], executor: dict,
+                   network: str = "private") -> list[str]:
+    """The command that runs one executor: its image, command, workdir, env, network and every mount point bound."""
     command, image = executor["command"], executor["image"]
     apptainer = runtime == "apptainer"
     bind_flag, workdir_flag = ("--bind", "--pwd") if apptainer else ("--volume", "--workdir")
@@ -70,11 +136,12 @@ def container_argv(runtime: str, runtime_args: list[str], root: str, mounts: lis
         options += ["--env", f"{key}={value}"]
     if executor.get("workdir"):
         options += [workdir_flag, executor["workdir"]]
+    flags = NETWORK_FLAGS[runtime][network] + list(runtime_args)
     if apptainer:
-        return [runtime, "exec", "--containall", "--no-home", *runtime_args, *options, f"docker://{image}", *command]
+        return [runtime, "exec", "--containall", "--no-home", *flags, *options, f"docker://{image}", *command]
     # podman and docker take the same options. The command replaces the image's entrypoint, as TES asks.
     interactive = ["--interactive"] if executor.get("stdin") else []
-    return [runtime, "run", "--rm", *runtime_args, "--entrypoint", json.dumps(command[:1]), *options, *interactive,
+    return [runtime, "run", "--rm", *flags, "--entrypoint", json.dumps(command[:1]), *options, *interactive,
             image, *command[1:]]
 
 
@@ -115,42 +182,35 @@ def pull(runtime: str, image: str, where: str) -> None:
 
 
 def place_inputs(plan: dict, staged: dict[str, str], root: str) -> None:
+    """Puts the inputs in place, before any executor runs (so no link is there yet: the safe opener all the same).
+    The data filter keeps a DIRECTORY input's links inside its directory."""
     for i, item in enumerate(plan["inputs"]):
-        source, target = staged.get(item["staged"], ""), host_path(root, item["path"])
+        source, where = staged.get(item["staged"], ""), f"inputs[{i}].path"
         if not os.path.exists(source):
             raise SystemFailure(f"inputs[{i}]: the staged copy {item['staged']} is missing on the endpoint")
         if item["type"] == "DIRECTORY":
-            os.makedirs(target, exist_ok=True)
+            os.close(open_beneath(root, item["path"], DIRECTORY, where, make_dirs=True))
             with tarfile.open(source) as archive:
-                archive.extractall(target, filter="data")
+                archive.extractall(host_path(root, item["path"]), filter="data")
         else:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(source, "rb") as src, open(target, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
+            target = open_beneath(root, item["path"], WRITE, where, make_dirs=True)
+            with open(target, "wb") as dst, open(source, "rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def run_executors(plan: dict, root: str, logs_dir: str, entries: list[dict]) -> bool:
     """Runs the executors, adding each one's log to entries; whether one failed without ignore_error (the rest were
     then not run). The runtime's own failure is a SystemFailure, whatever ignore_error says."""
-    runtime, limit = plan["runtime"], plan["tail_bytes"]
+    runtime, limit, network = plan["runtime"], plan["tail_bytes"], plan.get("executor_network", "private")
     for i, executor in enumerate(plan["executors"]):
         pull(runtime, executor["image"], f"executors[{i}]")
-        out_path, err_path = os.path.join(logs_dir, f"{i}.stdout"), os.path.join(logs_dir, f"{i}.stderr")
-        if executor.get("stdout"):
-            out_path = host_path(root, executor["stdout"])
-        if executor.get("stderr"):
-            err_path = host_path(root, executor["stderr"])
-        stdin = open(host_path(root, executor["stdin"]), "rb") if executor.get("stdin") else subprocess.DEVNULL
-        entry: dict[str, Any] = {"start_time": now()}
-        try:
-            with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                code = subprocess.run(container_argv(runtime, plan["runtime_args"], root, plan["mounts"], executor),
-                                      stdin=stdin, stdout=out, stderr=err, check=False, env=runtime_env()).returncode
-        finally:
-            if stdin is not subprocess.DEVNULL:
-                stdin.close()
-        entry.update(end_time=now(), exit_code=code, stdout=tail(out_path, limit), stderr=tail(err_path, limit))
+        with contextlib.ExitStack() as opened:
+            out, err, stdin = (_stream(root, logs_dir, i, executor, name, opened)
+                               for name in ("stdout", "stderr", "stdin"))
+            argv = container_argv(runtime, plan["runtime_args"], root, plan["mounts"], executor, network)
+            entry: dict[str, Any] = {"start_time": now()}
+            code = subprocess.run(argv, stdin=stdin, stdout=out, stderr=err, check=False, env=runtime_env()).returncode
+            entry.update(end_time=now(), exit_code=code, stdout=tail(out, limit), stderr=tail(err, limit))
         entries.append(entry)
         if code == RUNTIME_FAILED and runtime != "apptainer":
             said = (entry["stderr"].strip().splitlines() or ["no message"])[-1]
@@ -160,33 +220,111 @@ def run_executors(plan: dict, root: str, logs_dir: str, entries: list[dict]) -> 
     return False
 
 
+def _stream(root: str, logs_dir: str, i: int, executor: dict, name: str, opened: contextlib.ExitStack) -> int:
+    """A descriptor for the executor's stdout, stderr (its file under tes-root, or the runner's own in LOGS_DIR) or
+    stdin (its file, or /dev/null), closed with OPENED. Each must be a regular file: a FIFO would block the runner."""
+    where, path = f"executors[{i}].{name}", executor.get(name)
+    if name == "stdin":
+        if not path:
+            return subprocess.DEVNULL
+        try:
+            fd = open_beneath(root, path, READ, where)
+        except (FileNotFoundError, NotADirectoryError):
+            raise SystemFailure(f"{where}: {path} does not exist") from None
+    else:
+        fd = open_beneath(root, path, WRITE, where) if path else os.open(os.path.join(logs_dir, f"{i}.{name}"), WRITE)
+    opened.callback(os.close, fd)
+    return _regular(fd, f"{where}: {path} is not a regular file")
+
+
 def collect_outputs(plan: dict, root: str, tar_path: str) -> list[dict]:
     """Pack every output into TAR_PATH as o<index>/<relative path>; the manifest lists each file with its size."""
     manifest = []
     with tarfile.open(tar_path, "w") as archive:
         for i, output in enumerate(plan["outputs"]):
-            found = _output_files(i, output, root)
-            for relative, source in found:
-                archive.add(source, arcname=f"o{i}/{relative}" if relative else f"o{i}", recursive=False)
-                manifest.append({"index": i, "relative": relative, "size_bytes": os.path.getsize(source)})
+            for relative, fd in _output_files(i, output, root):
+                info = os.fstat(fd)
+                member = tarfile.TarInfo(f"o{i}/{relative}" if relative else f"o{i}")
+                member.size, member.mtime, member.mode = info.st_size, int(info.st_mtime), stat.S_IMODE(info.st_mode)
+                with open(fd, "rb", closefd=False) as handle:  # the file opened, not whatever its path is now
+                    archive.addfile(member, handle)
+                manifest.append({"index": i, "relative": relative, "size_bytes": info.st_size})
     return manifest
 
 
-def _output_files(i: int, output: dict, root: str) -> list[tuple[str, str]]:
-    path = output["path"]
+def _output_files(i: int, output: dict, root: str) -> Iterator[tuple[str, int]]:
+    """An output's regular files as (path under the output, or under path_prefix for a wildcard; descriptor), each
+    descriptor open while its file is added. A link where the output is named is a SystemFailure; links inside a
+    DIRECTORY output or matched by a wildcard are left out."""
+    path, where = output["path"], f"outputs[{i}].path"
     if output.get("path_prefix"):
-        prefix = host_path(root, output["path_prefix"])
-        matches = sorted(glob.glob(host_path(root, path)))
-        return [(os.path.relpath(m, prefix), m) for m in matches if os.path.isfile(m)]
-    source = host_path(root, path)
-    if output["type"] == "DIRECTORY":
-        if not os.path.isdir(source):
-            raise SystemFailure(f"outputs[{i}].path: the directory {path} was not produced")
-        return [(os.path.relpath(os.path.join(d, f), source), os.path.join(d, f))
-                for d, _dirs, files in sorted(os.walk(source)) for f in sorted(files)]
-    if not os.path.isfile(source):
-        raise SystemFailure(f"outputs[{i}].path: the file {path} was not produced")
-    return [("", source)]
+        yield from _matches(root, path, output["path_prefix"], where)
+        return
+    kind = "directory" if output["type"] == "DIRECTORY" else "file"
+    try:
+        fd = open_beneath(root, path, DIRECTORY if kind == "directory" else READ, where)
+    except (FileNotFoundError, NotADirectoryError):
+        raise SystemFailure(f"{where}: the {kind} {path} was not produced") from None
+    try:
+        if kind == "directory":
+            yield from _walk(fd)
+        else:
+            yield "", _regular(fd, f"{where}: the file {path} was not produced")
+    finally:
+        os.close(fd)
+
+
+def _entries(dir_fd: int, pattern: str | None = None) -> Iterator[tuple[str, int, bool]]:
+    """The directories and regular files in the directory DIR_FD whose names match PATTERN (as glob matched them), in
+    name order, as (name, descriptor, is a directory). Links, FIFOs and sockets are left out, never opened."""
+    for name in sorted(os.listdir(dir_fd)):
+        if pattern is not None and not (fnmatch.fnmatchcase(name, pattern)
+                                        and (pattern.startswith(".") or not name.startswith("."))):
+            continue
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            continue
+        fd = os.open(name, READ, dir_fd=dir_fd)  # and its type checked again: it may have changed since
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                os.set_blocking(fd, True)
+                yield name, fd, stat.S_ISDIR(mode)
+        finally:
+            os.close(fd)
+
+
+def _walk(dir_fd: int, prefix: str = "") -> Iterator[tuple[str, int]]:
+    for name, fd, is_dir in _entries(dir_fd):
+        if is_dir:
+            yield from _walk(fd, f"{prefix}{name}/")
+        else:
+            yield prefix + name, fd
+
+
+def _matches(root: str, pattern: str, path_prefix: str, where: str) -> Iterator[tuple[str, int]]:
+    """The regular files a wildcard path names, matched a component at a time as glob did ('*' stays within one, and
+    matches a leading '.' only when the pattern's component starts with one), from its first component that has a
+    wildcard (the directories before it are the output's own: a link there is a SystemFailure)."""
+    names = [name for name in posixpath.normpath(pattern).split("/") if name]
+    fixed = next((k for k, name in enumerate(names) if any(c in name for c in WILDCARD)), len(names) - 1)
+    try:
+        start = open_beneath(root, "/" + "/".join(names[:fixed]), DIRECTORY, where)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    try:
+        for relative, fd in _match(start, names[fixed:]):
+            yield posixpath.relpath(posixpath.join("/", *names[:fixed], relative), posixpath.normpath(path_prefix)), fd
+    finally:
+        os.close(start)
+
+
+def _match(dir_fd: int, patterns: list[str], prefix: str = "") -> Iterator[tuple[str, int]]:
+    for name, fd, is_dir in _entries(dir_fd, patterns[0]):
+        if is_dir and len(patterns) > 1:
+            yield from _match(fd, patterns[1:], f"{prefix}{name}/")
+        elif not is_dir and len(patterns) == 1:
+            yield prefix + name, fd
 
 
 def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dict:
@@ -204,7 +342,7 @@ def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dic
     except (SystemFailure, OSError, tarfile.TarError, subprocess.SubprocessError) as error:
         result["outcome"] = "SYSTEM_ERROR" if result.get("outcome") != "EXECUTOR_ERROR" else "EXECUTOR_ERROR"
         result["system_logs"].append(str(error))
-    if not os.path.exists(tar_path):
+    if not result["outputs"]:  # none packed, or packing failed half-way
         with tarfile.open(tar_path, "w"):
             pass  # Pulsar expects every declared output
     result["end_time"] = now()

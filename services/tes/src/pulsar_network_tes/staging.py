@@ -3,27 +3,31 @@
 Each task has a job directory laid out as Galaxy lays out its jobs (inputs, outputs, working, metadata, tool), from
 which Pulsar downloads the inputs and into which it uploads the outputs (the job files API, files_api.py).
 
-Inputs come from `content`, from `http(s)://` URLs (downloaded here, with the system's trusted CAs) and from
-`file://` paths, which must lie under one of the service's storage roots: a user cannot have the service read any
-file of its host. A DIRECTORY input goes as one tar file. Outputs go to `file://` URLs under a storage root, or are
-uploaded with HTTP PUT to `https://` URLs; a directory or wildcard output is one URL per file, the output's `url`
-followed by the file's path under it.
+Inputs come from `content`, from `http(s)://` URLs (downloaded here, from the addresses the operator allows only:
+fetch.py) and from `file://` paths. A DIRECTORY input goes as one tar file. Outputs go to `file://` URLs, or are
+uploaded with HTTP PUT to `https://` URLs (fetch.py again); a directory or wildcard output is one URL per file, the
+output's `url` followed by the file's path under it.
+
+`file://` paths are the task owner's: each user has an area of their own under each storage root, `<root>/<user
+name>/`, where their tasks read inputs and write outputs, and no other user's task does (the role makes the areas).
+Directories listed in `backend.shared_storage` (under a root) are read by every user's tasks, as inputs only; no output
+goes there. Nothing else of the host is reached: a path is resolved (symlinks and `..`) before it is checked, so a
+symlink in one's area to another user's file is refused. Admins have their own area only: seeing every task gives no
+access to other users' files. Paths are checked when a task is submitted (400, naming the field) and again when its
+inputs are gathered and its outputs delivered.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import ssl
 import tarfile
 import urllib.parse
-import urllib.request
-from typing import Any, Iterator
+from typing import IO, Any, Literal
 
+from . import logs
+from .fetch import CHUNK, Fetcher, FetchError, Policy, redact
 from .plan import staged_name
-
-DOWNLOAD_TIMEOUT = 60.0
-CHUNK = 1 << 20
 
 
 class StagingError(Exception):
@@ -31,25 +35,35 @@ class StagingError(Exception):
 
 
 class Staging:
-    def __init__(self, work_dir: str, storage_roots: tuple[str, ...], max_input_bytes: int) -> None:
+    def __init__(self, work_dir: str, storage_roots: tuple[str, ...], max_input_bytes: int,
+                 shared_storage: tuple[str, ...] = (), fetcher: Fetcher | None = None) -> None:
         self.work_dir = os.path.realpath(work_dir)
         self.roots = tuple(os.path.realpath(r) for r in storage_roots)
+        self.shared = tuple(os.path.realpath(d) for d in shared_storage)
         self.max_input_bytes = max_input_bytes
+        self.fetcher = fetcher or Fetcher(Policy())
 
     def job_dir(self, task_id: str) -> str:
         return os.path.join(self.work_dir, task_id)
 
-    def local_path(self, field: str, url: str) -> str:
-        """The path of a file:// URL, which must lie under a storage root."""
+    def areas(self, owner: str) -> tuple[str, ...]:
+        """The user's own directory under each storage root; none for a name that is not one plain path component."""
+        if owner in ("", ".", "..") or "/" in owner or "\0" in owner:
+            return ()
+        return tuple(os.path.realpath(os.path.join(root, owner)) for root in self.roots)
+
+    def local_path(self, field: str, url: str, owner: str, direction: Literal["input", "output"]) -> str:
+        """The path of a file:// URL, which must lie in the owner's areas (or, for an input, a shared directory)."""
         parsed = urllib.parse.urlsplit(url)
         if parsed.netloc not in ("", "localhost"):
-            raise StagingError(f"{field}: file:// URLs name a path on the TES host, not host {parsed.netloc}")
-        path = os.path.realpath(urllib.parse.unquote(parsed.path))
-        if not any(path == root or path.startswith(root + os.sep) for root in self.roots):
-            raise StagingError(f"{field}: {path} is outside the service's storage ({', '.join(self.roots) or 'none'})")
+            raise StagingError(f"{field}: file:// URLs name a path on the TES host, not host {parsed.hostname}")
+        path = os.path.realpath(urllib.parse.unquote(parsed.path))  # first: the check sees where a symlink leads
+        places = self.areas(owner) + (self.shared if direction == "input" else ())
+        if not _under(path, places) or (direction == "output" and _under(path, self.shared)):
+            raise StagingError(f"{field}: {path} is outside your storage areas ({', '.join(places) or 'none'})")
         return path
 
-    def check_urls(self, task: dict[str, Any]) -> str | None:
+    def check_urls(self, task: dict[str, Any], owner: str) -> str | None:
         """The first input or output URL this service cannot serve, as a one-line reason; None when all can."""
         for kind in ("inputs", "outputs"):
             for i, item in enumerate(task.get(kind) or []):
@@ -62,12 +76,12 @@ class Staging:
                     return f"{kind}[{i}].url: {scheme or 'no'} scheme; this service takes {', '.join(allowed)}"
                 if scheme == "file":
                     try:
-                        self.local_path(f"{kind}[{i}].url", url)
+                        self.local_path(f"{kind}[{i}].url", url, owner, "input" if kind == "inputs" else "output")
                     except StagingError as error:
                         return str(error)
         return None
 
-    def gather_inputs(self, task: dict[str, Any]) -> list[str]:
+    def gather_inputs(self, task: dict[str, Any], owner: str) -> list[str]:
         """Write each input into the job's inputs directory; return their paths (what Pulsar stages)."""
         inputs_dir = os.path.join(self.job_dir(task["id"]), "inputs")
         os.makedirs(inputs_dir, exist_ok=True)
@@ -79,7 +93,7 @@ class Staging:
                 with open(target, "w", encoding="utf-8") as handle:
                     handle.write(item["content"])
             elif urllib.parse.urlsplit(item["url"]).scheme == "file":
-                source = self.local_path(field, item["url"])
+                source = self.local_path(field, item["url"], owner, "input")
                 if item.get("type") == "DIRECTORY":
                     if not os.path.isdir(source):
                         raise StagingError(f"{field}: {source} is not a directory")
@@ -92,27 +106,21 @@ class Staging:
             else:
                 if item.get("type") == "DIRECTORY":
                     raise StagingError(f"{field}: a DIRECTORY input must be a file:// URL")
-                self._download(field, item["url"], target)
+                self._download(task["id"], field, item["url"], target, owner)
             paths.append(target)
         return paths
 
-    def _download(self, field: str, url: str, target: str) -> None:
-        received = 0
+    def _download(self, task_id: str, field: str, url: str, target: str, owner: str) -> None:
         try:
-            request = urllib.request.Request(url, headers={"User-Agent": "pulsar-network-tes"})
-            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT,
-                                        context=ssl.create_default_context()) as response, open(target, "wb") as out:
-                while chunk := response.read(CHUNK):
-                    received += len(chunk)
-                    if received > self.max_input_bytes:
-                        raise StagingError(f"{field}: larger than the limit of {self.max_input_bytes} bytes")
-                    out.write(chunk)
-        except StagingError:
-            raise
-        except (OSError, ValueError) as error:  # URLError, HTTPError, timeouts and TLS failures are OSErrors
-            raise StagingError(f"{field}: {url} cannot be downloaded ({error})") from None
+            with open(target, "wb") as out:
+                self.fetcher.download(url, out, owner, self.max_input_bytes)
+        except FetchError as error:  # the owner is told the reason; the log has the detail, never the credentials
+            logs.event("input_not_fetched", task=task_id, field=field, url=redact(url), reason=error.reason,
+                       detail=error.detail)
+            raise StagingError(f"{field}: cannot be fetched ({error.reason})") from None
 
-    def deliver_outputs(self, task: dict[str, Any], tar_path: str, manifest: list[dict]) -> list[dict[str, str]]:
+    def deliver_outputs(self, task: dict[str, Any], owner: str, tar_path: str,
+                        manifest: list[dict]) -> list[dict[str, str]]:
         """Put each output file where its URL says; the task log's outputs (url, path, size_bytes)."""
         outputs = task.get("outputs") or []
         delivered = []
@@ -125,25 +133,24 @@ class Staging:
                 if member is None:
                     raise StagingError(f"outputs[{entry['index']}]: {relative or output['path']} is not a file")
                 with member:
-                    self._put(f"outputs[{entry['index']}].url", url, member)
+                    self._put(task["id"], f"outputs[{entry['index']}].url", url, member, owner)
                 path = (posix_join(output.get("path_prefix") or output["path"], relative) if relative else output["path"])
                 delivered.append({"url": url, "path": path, "size_bytes": str(entry["size_bytes"])})
         return delivered
 
-    def _put(self, field: str, url: str, stream: Any) -> None:
+    def _put(self, task_id: str, field: str, url: str, stream: IO[bytes], owner: str) -> None:
         if urllib.parse.urlsplit(url).scheme == "file":
-            target = self.local_path(field, url)
+            target = self.local_path(field, url, owner, "output")
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as out:
                 shutil.copyfileobj(stream, out, CHUNK)
             return
-        request = urllib.request.Request(url, data=_chunks(stream), method="PUT",
-                                         headers={"Content-Type": "application/octet-stream"})
         try:
-            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT, context=ssl.create_default_context()):
-                pass
-        except (OSError, ValueError) as error:
-            raise StagingError(f"{field}: {url} cannot be uploaded ({error})") from None
+            self.fetcher.upload(url, stream)
+        except FetchError as error:
+            logs.event("output_not_uploaded", task=task_id, field=field, url=redact(url), reason=error.reason,
+                       detail=error.detail)
+            raise StagingError(f"{field}: cannot be uploaded ({error.reason})") from None
 
     def remove(self, task_id: str) -> None:
         shutil.rmtree(self.job_dir(task_id), ignore_errors=True)
@@ -153,6 +160,5 @@ def posix_join(base: str, relative: str) -> str:
     return base.rstrip("/") + "/" + relative
 
 
-def _chunks(stream: Any) -> Iterator[bytes]:
-    while chunk := stream.read(CHUNK):
-        yield chunk
+def _under(path: str, directories: tuple[str, ...]) -> bool:
+    return any(path == directory or path.startswith(directory + os.sep) for directory in directories)

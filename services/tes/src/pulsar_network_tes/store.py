@@ -60,6 +60,10 @@ class Query:
     tags: dict[str, str] = field(default_factory=dict)
     page_size: int = 256
     page_token: str | None = None
+    # MINIMAL: only ids and states are read. max_bytes: a page ends early once its tasks' documents pass it (never
+    # empty), so one page of large tasks cannot take the service's memory.
+    minimal: bool = False
+    max_bytes: int | None = None
 
 
 def _encode_token(seq: int) -> str:
@@ -71,7 +75,10 @@ def _decode_token(token: str) -> int:
         kind, colon, seq = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
         if kind != "seq" or not colon:
             raise ValueError(kind)
-        return int(seq)
+        number = int(seq)
+        if not 0 < number < 2**63:  # a database integer
+            raise ValueError(seq)
+        return number
     except (ValueError, UnicodeDecodeError) as error:
         raise BadPageToken("page_token: not a token this service handed out") from error
 
@@ -145,12 +152,33 @@ class TaskStore:
         if query.page_token:
             where.append("t.seq < ?")
             args.append(_decode_token(query.page_token))
-        sql = ("select t.seq, t.document from task t" + (" where " + " and ".join(where) if where else "")
+        columns = "t.seq, t.id, t.state" if query.minimal else "t.seq, length(t.document) as size"
+        sql = (f"select {columns} from task t" + (" where " + " and ".join(where) if where else "")
                + " order by t.seq desc limit ?")
         rows = self._db.query(sql, [*args, query.page_size + 1])
-        page = rows[:query.page_size]
-        token = _encode_token(page[-1]["seq"]) if len(rows) > query.page_size else None
-        return [json.loads(row["document"]) for row in page], token
+        page = rows[:query.page_size] if query.minimal else _within(rows[:query.page_size], query.max_bytes)
+        token = _encode_token(page[-1]["seq"]) if len(rows) > len(page) else None
+        if query.minimal:
+            return [{"id": row["id"], "state": row["state"]} for row in page], token
+        return self._documents([row["seq"] for row in page]), token
+
+    def _documents(self, seqs: list[int]) -> list[dict[str, Any]]:
+        """The documents of these tasks, in this order."""
+        if not seqs:
+            return []
+        rows = self._db.query(f"select seq, document from task where seq in ({', '.join('?' * len(seqs))})", seqs)
+        by_seq = {row["seq"]: row["document"] for row in rows}
+        return [json.loads(by_seq[seq]) for seq in seqs]
+
+
+def _within(rows: list[dict[str, Any]], max_bytes: int | None) -> list[dict[str, Any]]:
+    """The first rows whose documents fit in max_bytes, and always the first one."""
+    total = 0
+    for count, row in enumerate(rows):
+        total += row["size"]
+        if max_bytes is not None and total > max_bytes and count:
+            return rows[:count]
+    return rows
 
 
 def _rfc3339(timestamp: float) -> str:
