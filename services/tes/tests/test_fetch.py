@@ -142,7 +142,7 @@ def refused(stage: Staging, url: str, reason: str) -> str:
 
 def same_port_pair(server, routes_a: dict[str, Route], routes_b: dict[str, Route]) -> tuple[Server, Server]:
     """Server A on the allowed address and server B on 127.0.0.1, on the same port (a name can point to either)."""
-    for _ in range(20):
+    for _attempt in range(20):
         first = server(routes_a)
         try:
             return first, server(routes_b, host="127.0.0.1", port=first.port)
@@ -339,7 +339,7 @@ def test_the_deadline_covers_the_whole_download_not_each_read(server, staging):
         handler.send_response(200)
         handler.send_header("Content-Length", "1000")
         handler.end_headers()
-        for _ in range(60):  # a byte every 50 ms, for 3 s at most
+        for _byte in range(60):  # a byte every 50 ms, for 3 s at most
             if web.stop.wait(0.05):
                 return
             try:

@@ -90,7 +90,7 @@ class Fetcher:
         """GET the URL into out, following redirects; the bytes written. Waits for one of the owner's slots."""
         with self._slot(owner):
             deadline = time.monotonic() + self.policy.timeout
-            for _ in range(MAX_REDIRECTS + 1):
+            for _hop in range(MAX_REDIRECTS + 1):
                 conn, path = self._connection(url, deadline)
                 watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), conn.expire)
                 watchdog.daemon = True
@@ -149,7 +149,7 @@ class Fetcher:
             answers = [(str(a[4][0]), int(a[4][1])) for a in found]
         except (OSError, UnicodeError) as error:
             raise FetchError("name not resolved", f"{type(error).__name__}: {error}") from None
-        refused = [address for address, _ in answers if not self.allowed(address)]
+        refused = [address for address, _port in answers if not self.allowed(address)]
         if refused or not answers:
             raise FetchError("address not allowed", f"{parts.hostname} resolves to {', '.join(refused)}")
         timeout = READ_TIMEOUT if deadline is None else max(0.001, min(READ_TIMEOUT, deadline - time.monotonic()))
