@@ -18,6 +18,7 @@ from conftest import URL, health, lab, raw, task, wait
 RUN = uuid.uuid4().hex[:8]
 SHARED = "/srv/pulsar"  # mounted on both execute nodes: the runner's job directories are beneath it
 CANARY, SECRET = f"{SHARED}/canary-{RUN}.txt", f"{SHARED}/secret-{RUN}.txt"
+HIDDEN = f"hidden-{RUN[::-1]}"  # the secret's text: not in any task's own fields (its path is)
 STORAGE = "/srv/tes/storage"
 LOOPBACK_PORT = 18999
 
@@ -25,7 +26,7 @@ LOOPBACK_PORT = 18999
 @pytest.fixture(scope="module")
 def host_files():
     """A file the Pulsar user could write (canary) and one it could read (secret), outside every job's directory."""
-    lab("tes-ep-a", "sh", "-c", f"echo canary > {CANARY} && echo secret-{RUN} > {SECRET}"
+    lab("tes-ep-a", "sh", "-c", f"echo canary > {CANARY} && echo {HIDDEN} > {SECRET}"
                                 f" && chown pulsar: {CANARY} {SECRET} && chmod 0600 {CANARY} {SECRET}")
     yield
     lab("tes-ep-a", "rm", "-f", CANARY, SECRET)
@@ -70,9 +71,9 @@ def test_links_an_executor_plants_never_reach_the_node(alice, host_files):
     assert lab("tes-ep-a", "cat", CANARY) == "canary\n", "the runner wrote through a planted link"
     for name, finished in done.items():
         shown = json.dumps(raw("get", f"/tasks/{finished.id}", params={"view": "FULL"}).json())
-        assert f"secret-{RUN}" not in shown, (name, shown)
+        assert HIDDEN not in shown, (name, shown)
         print(f"{name}: {finished.state} {finished.logs[0].system_logs if finished.logs else ''}")
-    delivered = lab("tes-broker", "sh", "-c", f"grep -r secret-{RUN} {STORAGE}/alice/links-{RUN} || true")
+    delivered = lab("tes-broker", "sh", "-c", f"grep -r {HIDDEN} {STORAGE}/alice/links-{RUN} || true")
     assert delivered == "", delivered
     # What the runner may deliver, it does: the plain file beside the links.
     assert done["links inside a directory output"].state == "COMPLETE", done["links inside a directory output"].logs

@@ -29,6 +29,8 @@
       storage_roots: [/srv/tes/storage]     # file:// URLs must lie in the task owner's area of one: <root>/<user name>
       shared_storage: [/srv/tes/storage/shared]   # directories under a root every user may read (inputs, never outputs)
       max_input_bytes: 10737418240
+      max_output_bytes: 10737418240   # what a task's outputs may hold (apparent sizes; more is a SYSTEM_ERROR)
+      max_output_files: 10000         # how many files a task's outputs may hold
       runtime: podman       # or docker, apptainer: what runs the executors on the execute nodes
       executor_network: private   # the executors' network: private (their own), none, or host (the node's)
       runtime_args: []      # more options for the runtime, for every executor
@@ -89,6 +91,8 @@ class BackendSettings:
     work_dir: str = "/var/lib/pulsar-network-tes/jobs"
     storage_roots: tuple[str, ...] = ()
     max_input_bytes: int = 10 * 1024**3
+    max_output_bytes: int = 10 * 1024**3
+    max_output_files: int = 10000
     runtime: str = "podman"
     executor_network: str = "private"
     runtime_args: tuple[str, ...] = ()
@@ -210,6 +214,8 @@ def _backend(data: dict[str, Any]) -> BackendSettings:
         work_dir=_get(data, "work_dir", str, where, default.work_dir),
         storage_roots=storage_roots,
         max_input_bytes=_get(data, "max_input_bytes", int, where, default.max_input_bytes),
+        max_output_bytes=_positive(data, "max_output_bytes", int, default.max_output_bytes),
+        max_output_files=_positive(data, "max_output_files", int, default.max_output_files),
         runtime=runtime,
         executor_network=network,
         runtime_args=tuple(_get(data, "runtime_args", list, where, list(default.runtime_args))),

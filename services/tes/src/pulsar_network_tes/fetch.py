@@ -9,11 +9,14 @@ Redirects are followed here, at most 5, each one resolved and checked again, and
 follows none.
 
 Refused unless `backend.fetch_allow` names them: loopback, link-local, private (RFC 1918, fc00::/7), 0.0.0.0/8, the
-shared address space 100.64.0.0/10, multicast, reserved and unspecified addresses, and the IPv4-mapped IPv6 address of
-any of these. `backend.fetch_deny`'s networks are refused always, whatever fetch_allow says.
+shared address space 100.64.0.0/10, multicast, reserved and unspecified addresses, 6to4 (2002::/16 and its relays'
+192.88.99.0/24, which reach an IPv4 address the checks do not see), and the IPv4-mapped IPv6 address of any of these.
+`backend.fetch_deny`'s networks are refused always, whatever fetch_allow says.
 
-A download has a deadline for the whole transfer (`backend.fetch_timeout`), each read one of 60 s, and a user has at
-most `backend.fetch_per_user` downloads at once: the next waits for one to end; other users' go on.
+A download or an upload has a deadline for the whole transfer (`backend.fetch_timeout`), connecting to each address
+included, each read one of 60 s, and a user has at most `backend.fetch_per_user` of them at once: the next waits for one
+to end; other users' go on. A worker that lays a task out takes the owner's slot without waiting (reserve()), and the
+downloads it makes meanwhile use that slot.
 A failure's reason is short and carries nothing the remote sent but its status code, and no low-level error: the detail
 is for the service's log, beside the URL without its credentials (redact()).
 """
@@ -39,7 +42,7 @@ HEADERS = {"User-Agent": "pulsar-network-tes"}
 # Beside ipaddress's is_private & co., whose ranges differ between Python versions.
 DENIED = tuple(ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-    "::1/128", "fe80::/10", "fc00::/7"))
+    "192.88.99.0/24", "::1/128", "fe80::/10", "fc00::/7", "2002::/16"))
 
 Answer = tuple[str, int]  # an address the URL's name resolved to, and the port
 
@@ -73,6 +76,7 @@ class Fetcher:
         self._deny = tuple(ipaddress.ip_network(n, strict=False) for n in policy.deny)
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._slots_lock = threading.Lock()
+        self._held = threading.local()  # the owners whose slot this thread has reserved
 
     def allowed(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%")[0])
@@ -92,31 +96,43 @@ class Fetcher:
             deadline = time.monotonic() + self.policy.timeout
             for _hop in range(MAX_REDIRECTS + 1):
                 conn, path = self._connection(url, deadline)
-                watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), conn.expire)
-                watchdog.daemon = True
-                watchdog.start()
-                try:
+                with _watched(conn, deadline):
                     response = _exchange(conn, "GET", path, None)
                     location = response.getheader("Location") if response.status in REDIRECTS else None
                     if location is None:
                         if not 200 <= response.status < 300:
                             raise FetchError(f"HTTP {response.status}")
                         return _copy(conn, response, out, max_bytes)
-                finally:
-                    watchdog.cancel()
-                    conn.close()
                 url = _follow(url, location)
             raise FetchError("too many redirects")
 
-    def upload(self, url: str, stream: IO[bytes]) -> None:
-        """PUT the stream's bytes to the URL; a redirect is a failure."""
-        conn, path = self._connection(url, None)
+    def upload(self, url: str, stream: IO[bytes], owner: str = "") -> None:
+        """PUT the stream's bytes to the URL; a redirect is a failure. Waits for one of the owner's slots."""
+        with self._slot(owner):
+            deadline = time.monotonic() + self.policy.timeout
+            conn, path = self._connection(url, deadline)
+            with _watched(conn, deadline):
+                response = _exchange(conn, "PUT", path, _chunks(stream))
+                if not 200 <= response.status < 300:
+                    raise FetchError(f"HTTP {response.status}")
+
+    @contextlib.contextmanager
+    def reserve(self, owner: str, needed: bool = True) -> Iterator[bool]:
+        """One of the owner's slots, taken now if one is free, never waited for: yields whether it was (always true
+        when not needed). The downloads this thread makes meanwhile use it instead of taking another."""
+        if not needed or owner in self._holding():
+            yield True
+            return
+        slot = self._owner_slot(owner)
+        if not slot.acquire(blocking=False):
+            yield False
+            return
+        self._holding().add(owner)
         try:
-            response = _exchange(conn, "PUT", path, _chunks(stream))
-            if not 200 <= response.status < 300:
-                raise FetchError(f"HTTP {response.status}")
+            yield True
         finally:
-            conn.close()
+            self._holding().discard(owner)
+            slot.release()
 
     def busy(self, owner: str) -> bool:
         """Whether all the owner's slots are taken now (a download would wait)."""
@@ -128,14 +144,22 @@ class Fetcher:
 
     @contextlib.contextmanager
     def _slot(self, owner: str) -> Iterator[None]:
+        if owner in self._holding():  # reserved by this thread
+            yield
+            return
         with self._owner_slot(owner):
             yield
+
+    def _holding(self) -> set[str]:
+        if not hasattr(self._held, "owners"):
+            self._held.owners = set()
+        return self._held.owners
 
     def _owner_slot(self, owner: str) -> threading.BoundedSemaphore:
         with self._slots_lock:
             return self._slots.setdefault(owner, threading.BoundedSemaphore(self.policy.per_user))
 
-    def _connection(self, url: str, deadline: float | None) -> tuple[_Pinned, str]:
+    def _connection(self, url: str, deadline: float) -> tuple[_Pinned, str]:
         """A connection to a checked address of the URL's host (not yet opened), and the request's path."""
         try:
             parts = urllib.parse.urlsplit(url)
@@ -152,30 +176,34 @@ class Fetcher:
         refused = [address for address, _port in answers if not self.allowed(address)]
         if refused or not answers:
             raise FetchError("address not allowed", f"{parts.hostname} resolves to {', '.join(refused)}")
-        timeout = READ_TIMEOUT if deadline is None else max(0.001, min(READ_TIMEOUT, deadline - time.monotonic()))
         kind = _PinnedTLS if parts.scheme == "https" else _Pinned
-        return kind(parts.hostname, port, answers, timeout), (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return kind(parts.hostname, port, answers, deadline), (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 class _Pinned(http.client.HTTPConnection):
-    """An HTTP connection to the addresses given, whatever the name now resolves to; expire() cuts it."""
+    """An HTTP connection to the addresses given, whatever the name now resolves to, by the deadline; expire() cuts
+    it."""
 
-    def __init__(self, host: str, port: int, answers: list[Answer], timeout: float, **options: Any) -> None:
-        super().__init__(host, port, timeout=timeout, **options)
-        self.answers, self.expired = answers, False
+    def __init__(self, host: str, port: int, answers: list[Answer], deadline: float, **options: Any) -> None:
+        super().__init__(host, port, timeout=READ_TIMEOUT, **options)
+        self.answers, self.deadline, self.expired = answers, deadline, False
         self.raw: socket.socket | None = None
 
     def connect(self) -> None:
         self.sock = self._open()
 
     def _open(self) -> socket.socket:
-        failure = OSError("no address")
+        failure: OSError = OSError("no address")
         for answer in self.answers:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or self.expired:
+                raise TimeoutError("the deadline passed while connecting")
             try:
-                sock = socket.create_connection(answer, self.timeout)
+                sock = socket.create_connection(answer, min(self.timeout, remaining))
             except OSError as error:
                 failure = error
                 continue
+            sock.settimeout(self.timeout)  # each read's; the watchdog keeps the deadline
             self.raw = sock
             if self.expired:  # expire() ran while connecting
                 self.expire()
@@ -194,12 +222,25 @@ class _PinnedTLS(_Pinned, http.client.HTTPSConnection):
     """HTTPS to the addresses given; the certificate is checked against the URL's name (SNI too), with the system's
     trusted CAs."""
 
-    def __init__(self, host: str, port: int, answers: list[Answer], timeout: float) -> None:
+    def __init__(self, host: str, port: int, answers: list[Answer], deadline: float) -> None:
         self.tls = ssl.create_default_context()
-        super().__init__(host, port, answers, timeout, context=self.tls)
+        super().__init__(host, port, answers, deadline, context=self.tls)
 
     def connect(self) -> None:
         self.sock = self.tls.wrap_socket(self._open(), server_hostname=self.host)
+
+
+@contextlib.contextmanager
+def _watched(conn: _Pinned, deadline: float) -> Iterator[None]:
+    """The connection, cut at the deadline (the watchdog), and closed after."""
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), conn.expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
+        conn.close()
 
 
 def _follow(url: str, location: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
@@ -50,7 +51,8 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         try:
-            caller = authenticate(self.settings, headers.get("authorization"))
+            # In a thread: a basic password costs PBKDF2's rounds, which would hold every other request on the loop.
+            caller = await run_in_threadpool(authenticate, self.settings, headers.get("authorization"))
         except Unauthenticated as refused:
             await unauthenticated(str(refused))(scope, receive, send)
             return

@@ -11,7 +11,8 @@ can carry a lone surrogate, which no store or log can write).
 What reaches the execute node's command lines is checked too: a container path (inputs, outputs, path_prefix,
 volumes, workdir, stdin, stdout, stderr) has no ':' or ',' (the runtime's --volume syntax), no control character and
 no '..' component; an image does not begin with '-' (an option) and has no whitespace; env names are not empty and
-hold no '=', and nothing holds a NUL.
+hold no '=', and nothing holds a NUL. An image is a registry's (REGISTRY/NAME:TAG, or docker://...): podman's other
+transports (dir:, oci-archive:...) would load one from the execute node's own files or image storage.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ MAX_TEXT = 4096
 MAX_EXECUTORS = 64
 MAX_FILES = 1024  # inputs, outputs
 MAX_ENTRIES = 256  # volumes, tags, env, zones, backend_parameters
+# podman's image transports but docker:// (a registry's): they load images from the execute node's paths or storage.
+TRANSPORTS = frozenset({"dir", "oci", "oci-archive", "docker-archive", "docker-daemon", "containers-storage", "ostree",
+                        "sif"})
 
 
 def _utf8(text: str) -> str:
@@ -104,11 +108,15 @@ def _has_control(text: str) -> bool:
 
 
 def _image(image: str) -> str:
-    """An image the runtime cannot take for one of its options, nor split into several arguments."""
+    """An image the runtime cannot take for one of its options, nor split into several arguments, nor load from the
+    node (a transport: podman reads `WORD:` as one whatever follows, so `oci:5000/x` is refused too)."""
     if image.startswith("-"):
         raise ValueError("must not begin with '-'")
     if any(c.isspace() for c in image) or _has_control(image):
         raise ValueError("must not contain whitespace or control characters")
+    prefix, colon, _rest = image.partition(":")
+    if colon and prefix.lower() in TRANSPORTS:
+        raise ValueError(f"'{prefix}:' names an image transport; give a registry image (REGISTRY/NAME:TAG)")
     return image
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from .runner import MAX_OUTPUT_BYTES, MAX_OUTPUT_FILES
+
 WILDCARD = "*?["
 
 
@@ -55,11 +57,15 @@ def staged_name(index: int) -> str:
 
 
 def build(task: dict[str, Any], runtime: str, runtime_args: list[str], tail_bytes: int,
-          executor_network: str = "private") -> dict[str, Any]:
-    """The plan runner.py reads; raises PlanError naming the field when the task's paths cannot be laid out."""
+          executor_network: str = "private", *, max_output_bytes: int = MAX_OUTPUT_BYTES,
+          max_output_files: int = MAX_OUTPUT_FILES) -> dict[str, Any]:
+    """The plan runner.py reads; raises PlanError naming the field when the task's paths cannot be laid out.
+    MAX_OUTPUT_BYTES and MAX_OUTPUT_FILES bound what the runner packs of the outputs (apparent sizes, every file)."""
     return {
         "runtime": runtime,
         "executor_network": executor_network,
+        "max_output_bytes": max_output_bytes,
+        "max_output_files": max_output_files,
         "runtime_args": list(runtime_args),
         "tail_bytes": tail_bytes,
         "mounts": mount_points(task),

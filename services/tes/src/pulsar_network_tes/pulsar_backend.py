@@ -174,12 +174,18 @@ class PulsarBackend:
         if endpoint is None:
             self._retry_later(task)
             return
-        self._waiting.discard(task_id)
-        try:
-            job_inputs = self._lay_out(task, owner)
-        except (plan.PlanError, StagingError) as error:
-            self._final(task_id, State.SYSTEM_ERROR, str(error))
-            return
+        # busy() above is only the fast path: another worker may have taken the owner's last slot since. The slot is
+        # taken here without waiting, and the task's downloads use it.
+        with self.staging.fetcher.reserve(owner, _downloads(task)) as reserved:
+            if not reserved:
+                self._retry_later(task, "its owner's downloads are all under way", FETCH_RETRY_S)
+                return
+            self._waiting.discard(task_id)
+            try:
+                job_inputs = self._lay_out(task, owner)
+            except (plan.PlanError, StagingError) as error:
+                self._final(task_id, State.SYSTEM_ERROR, str(error))
+                return
         job_dir = self.staging.job_dir(task_id)
         outputs_dir = job_dirs(job_dir)["outputs"]
         # Pulsar stages the inputs the command line names, and rewrites each to its path on the endpoint.
@@ -204,7 +210,8 @@ class PulsarBackend:
             shutil.copyfile(runner.__file__, runner_path)
             self.staging.gather_inputs(task, owner)
             task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes,
-                                   self.options.executor_network)
+                                   self.options.executor_network, max_output_bytes=self.options.max_output_bytes,
+                                   max_output_files=self.options.max_output_files)
             with open(plan_path + ".part", "w", encoding="utf-8") as handle:
                 json.dump(task_plan, handle)
             os.replace(plan_path + ".part", plan_path)  # last: its presence means the layout is whole

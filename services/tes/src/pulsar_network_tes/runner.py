@@ -16,11 +16,14 @@ Executors write in the mount points' directories and may leave symbolic links th
 the runner does under tes-root follows one (open_beneath): a link where the task names a file or directory (stdin,
 stdout, stderr, an output) is a system error naming the field; links inside a DIRECTORY output or matched by a
 wildcard are left out of the outputs. Files are read and written through the descriptors opened so, never their
-paths again, and only regular files are (a FIFO is refused, not waited on).
+paths again, and only regular files are (a FIFO, socket or device node is refused, never opened where the task names
+a file). Names that are not UTF-8 are left out too. The outputs are bounded, as executors could make them huge for
+nothing (hard links, sparse files, empty files): max_output_files files, max_output_bytes bytes (the files' apparent
+sizes, a hard link's each time), directories MAX_DEPTH levels deep; past any of these the task is a system error.
 
 Pulsar sends both files back to the service. This script exits 0 whenever it could write LOG_JSON; a failure of its
-own (an image that cannot be pulled, an output not produced) is recorded there as a system error. It imports only
-the standard library, for the execute nodes' own python3.
+own (an image that cannot be pulled, an output not produced, or any unexpected error) is recorded there as a system
+error. It imports only the standard library, for the execute nodes' own python3.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ PULL_ATTEMPTS = 3
 # podman's and docker's own failure (the runtime, not the command in the container): `podman run --help` documents it.
 RUNTIME_FAILED = 125
 WILDCARD = "*?["
+MAX_DEPTH = 64  # levels of directories in a DIRECTORY output, or components of a wildcard after its first wildcard
+# The plan's max_output_bytes and max_output_files when it has none (config.BackendSettings' defaults).
+MAX_OUTPUT_BYTES = 10 * 1024**3
+MAX_OUTPUT_FILES = 10000
 # How the runner opens what lies under tes-root, where executors write: never through a symbolic link (O_NOFOLLOW), and
 # never waiting on a FIFO an executor left there (O_NONBLOCK; set back to blocking once the file is known regular).
 DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -76,8 +83,10 @@ def open_beneath(root: str, path: str, flags: int, where: str, make_dirs: bool =
 
     Executors can leave symbolic links anywhere under their mount points, pointing at any file of the node. So each
     directory on the way is opened relative to the one before with O_NOFOLLOW, and the last component with FLAGS
-    (which hold O_NOFOLLOW); a link met is a SystemFailure naming WHERE. MAKE_DIRS creates the missing directories on
-    the way, and the last one when FLAGS ask for a directory. Other errors (FileNotFoundError...) are the caller's."""
+    (which hold O_NOFOLLOW); a link met is a SystemFailure naming WHERE, and so is a last component, opened as a file,
+    that exists and is not a regular file (a device node is not even opened). MAKE_DIRS creates the missing
+    directories on the way, and the last one when FLAGS ask for a directory. Other errors (FileNotFoundError...) are
+    the caller's."""
     names = [name for name in posixpath.normpath(path).split("/") if name]
     if ".." in names:
         raise SystemFailure(f"{where}: {path} climbs out of its directory")
@@ -88,6 +97,8 @@ def open_beneath(root: str, path: str, flags: int, where: str, make_dirs: bool =
             if make_dirs and (not last or flags & os.O_DIRECTORY):
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(name, dir_fd=fd)
+            if last and not flags & os.O_DIRECTORY:
+                _refuse_special(fd, name, f"{where}: {path}")
             try:
                 opened = os.open(name, flags if last else DIRECTORY, 0o644, dir_fd=fd)
             except OSError:
@@ -101,6 +112,16 @@ def open_beneath(root: str, path: str, flags: int, where: str, make_dirs: bool =
         os.close(fd)
         raise
     return fd
+
+
+def _refuse_special(dir_fd: int, name: str, what: str) -> None:
+    """A SystemFailure when NAME exists in DIR_FD and is neither a regular file nor a link (open_beneath's error)."""
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise SystemFailure(f"{what} is not a regular file")
 
 
 def _is_link(dir_fd: int, name: str) -> bool:
@@ -238,12 +259,20 @@ def _stream(root: str, logs_dir: str, i: int, executor: dict, name: str, opened:
 
 
 def collect_outputs(plan: dict, root: str, tar_path: str) -> list[dict]:
-    """Pack every output into TAR_PATH as o<index>/<relative path>; the manifest lists each file with its size."""
-    manifest = []
+    """Pack every output into TAR_PATH as o<index>/<relative path>; the manifest lists each file with its size. More
+    than the plan's max_output_files files, or max_output_bytes bytes, is a SystemFailure (the archive unfinished)."""
+    max_files = plan.get("max_output_files", MAX_OUTPUT_FILES)
+    max_bytes = plan.get("max_output_bytes", MAX_OUTPUT_BYTES)
+    manifest, total = [], 0
     with tarfile.open(tar_path, "w") as archive:
         for i, output in enumerate(plan["outputs"]):
             for relative, fd in _output_files(i, output, root):
                 info = os.fstat(fd)
+                total += info.st_size  # apparent: a sparse file, or a file linked many times, is packed in full
+                if len(manifest) >= max_files:
+                    raise SystemFailure(f"outputs: more than {max_files} files")
+                if total > max_bytes:
+                    raise SystemFailure(f"outputs: more than {max_bytes} bytes")
                 member = tarfile.TarInfo(f"o{i}/{relative}" if relative else f"o{i}")
                 member.size, member.mtime, member.mode = info.st_size, int(info.st_mtime), stat.S_IMODE(info.st_mode)
                 with open(fd, "rb", closefd=False) as handle:  # the file opened, not whatever its path is now
@@ -267,7 +296,7 @@ def _output_files(i: int, output: dict, root: str) -> Iterator[tuple[str, int]]:
         raise SystemFailure(f"{where}: the {kind} {path} was not produced") from None
     try:
         if kind == "directory":
-            yield from _walk(fd)
+            yield from _walk(fd, f"{where}: {path} holds directories more than {MAX_DEPTH} levels deep")
         else:
             yield "", _regular(fd, f"{where}: the file {path} was not produced")
     finally:
@@ -276,8 +305,13 @@ def _output_files(i: int, output: dict, root: str) -> Iterator[tuple[str, int]]:
 
 def _entries(dir_fd: int, pattern: str | None = None) -> Iterator[tuple[str, int, bool]]:
     """The directories and regular files in the directory DIR_FD whose names match PATTERN (as glob matched them), in
-    name order, as (name, descriptor, is a directory). Links, FIFOs and sockets are left out, never opened."""
+    name order, as (name, descriptor, is a directory). Links, FIFOs, sockets, device nodes and names that are not UTF-8
+    (which os.listdir gives surrogate-escaped, and the service could not deliver) are left out, never opened."""
     for name in sorted(os.listdir(dir_fd)):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            continue
         if pattern is not None and not (fnmatch.fnmatchcase(name, pattern)
                                         and (pattern.startswith(".") or not name.startswith("."))):
             continue
@@ -294,10 +328,13 @@ def _entries(dir_fd: int, pattern: str | None = None) -> Iterator[tuple[str, int
             os.close(fd)
 
 
-def _walk(dir_fd: int, prefix: str = "") -> Iterator[tuple[str, int]]:
+def _walk(dir_fd: int, too_deep: str, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, int]]:
+    """The regular files under DIR_FD, at most MAX_DEPTH directories down; deeper is a SystemFailure saying TOO_DEEP."""
     for name, fd, is_dir in _entries(dir_fd):
         if is_dir:
-            yield from _walk(fd, f"{prefix}{name}/")
+            if depth == MAX_DEPTH:
+                raise SystemFailure(too_deep)
+            yield from _walk(fd, too_deep, f"{prefix}{name}/", depth + 1)
         else:
             yield prefix + name, fd
 
@@ -308,6 +345,8 @@ def _matches(root: str, pattern: str, path_prefix: str, where: str) -> Iterator[
     wildcard (the directories before it are the output's own: a link there is a SystemFailure)."""
     names = [name for name in posixpath.normpath(pattern).split("/") if name]
     fixed = next((k for k, name in enumerate(names) if any(c in name for c in WILDCARD)), len(names) - 1)
+    if len(names) - fixed > MAX_DEPTH:
+        raise SystemFailure(f"{where}: {pattern} has more than {MAX_DEPTH} components after its first wildcard")
     try:
         start = open_beneath(root, "/" + "/".join(names[:fixed]), DIRECTORY, where)
     except (FileNotFoundError, NotADirectoryError):
@@ -339,9 +378,10 @@ def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dic
         failed = run_executors(plan, root, logs_dir, result["executors"])
         result["outcome"] = "EXECUTOR_ERROR" if failed else "COMPLETE"
         result["outputs"] = collect_outputs(plan, root, tar_path)
-    except (SystemFailure, OSError, tarfile.TarError, subprocess.SubprocessError) as error:
+    except Exception as error:  # pylint: disable=broad-exception-caught  # whatever it is, LOG_JSON is written
         result["outcome"] = "SYSTEM_ERROR" if result.get("outcome") != "EXECUTOR_ERROR" else "EXECUTOR_ERROR"
-        result["system_logs"].append(str(error))
+        known = isinstance(error, (SystemFailure, OSError, tarfile.TarError, subprocess.SubprocessError))
+        result["system_logs"].append(str(error) if known else f"{type(error).__name__}: {error}".splitlines()[0])
     if not result["outputs"]:  # none packed, or packing failed half-way
         with tarfile.open(tar_path, "w"):
             pass  # Pulsar expects every declared output

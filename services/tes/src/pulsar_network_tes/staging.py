@@ -57,7 +57,9 @@ class Staging:
         parsed = urllib.parse.urlsplit(url)
         if parsed.netloc not in ("", "localhost"):
             raise StagingError(f"{field}: file:// URLs name a path on the TES host, not host {parsed.hostname}")
-        path = os.path.realpath(urllib.parse.unquote(parsed.path))  # first: the check sees where a symlink leads
+        if "\0" in (unquoted := urllib.parse.unquote(parsed.path)):  # no path has one (realpath would raise)
+            raise StagingError(f"{field}: the path contains a NUL")
+        path = os.path.realpath(unquoted)  # first: the check sees where a symlink leads
         places = self.areas(owner) + (self.shared if direction == "input" else ())
         if not _under(path, places) or (direction == "output" and _under(path, self.shared)):
             raise StagingError(f"{field}: {path} is outside your storage areas ({', '.join(places) or 'none'})")
@@ -125,11 +127,14 @@ class Staging:
         outputs = task.get("outputs") or []
         delivered = []
         with tarfile.open(tar_path) as archive:
+            # Read once, by name (the last of a name wins, as in extractfile(name), which would read the list each time).
+            members = {member.name: member for member in archive}
             for entry in manifest:
                 output = outputs[entry["index"]]
                 relative = entry["relative"]
                 url = output["url"] if not relative else output["url"].rstrip("/") + "/" + urllib.parse.quote(relative)
-                member = archive.extractfile(f"o{entry['index']}/{relative}" if relative else f"o{entry['index']}")
+                found = members.get(f"o{entry['index']}/{relative}" if relative else f"o{entry['index']}")
+                member = archive.extractfile(found) if found is not None else None
                 if member is None:
                     raise StagingError(f"outputs[{entry['index']}]: {relative or output['path']} is not a file")
                 with member:
@@ -146,7 +151,7 @@ class Staging:
                 shutil.copyfileobj(stream, out, CHUNK)
             return
         try:
-            self.fetcher.upload(url, stream)
+            self.fetcher.upload(url, stream, owner)
         except FetchError as error:
             logs.event("output_not_uploaded", task=task_id, field=field, url=redact(url), reason=error.reason,
                        detail=error.detail)
