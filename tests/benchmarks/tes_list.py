@@ -35,7 +35,7 @@ from pulsar_network_tes.config import load
 from pulsar_network_tes.store import TaskStore
 
 class SendsNothing:
-    def problem(self, task): return None
+    def problem(self, task, owner): return None
     def submit(self, task): pass
     def cancel(self, task): pass
 

@@ -158,17 +158,13 @@ class TaskStore:
         rows = self._db.query(sql, [*args, query.page_size + 1])
         page = rows[:query.page_size] if query.minimal else _within(rows[:query.page_size], query.max_bytes)
         token = _encode_token(page[-1]["seq"]) if len(rows) > len(page) else None
-        if query.minimal:
+        if query.minimal or not page:
             return [{"id": row["id"], "state": row["state"]} for row in page], token
-        return self._documents([row["seq"] for row in page]), token
-
-    def _documents(self, seqs: list[int]) -> list[dict[str, Any]]:
-        """The documents of these tasks, in this order."""
-        if not seqs:
-            return []
-        rows = self._db.query(f"select seq, document from task where seq in ({', '.join('?' * len(seqs))})", seqs)
-        by_seq = {row["seq"]: row["document"] for row in rows}
-        return [json.loads(by_seq[seq]) for seq in seqs]
+        # The page's documents: the same filters over the page's range of the key (a range scan, not a list of keys).
+        documents = self._db.query(
+            "select t.document from task t where " + " and ".join([*where, "t.seq between ? and ?"])
+            + " order by t.seq desc", [*args, page[-1]["seq"], page[0]["seq"]])
+        return [json.loads(row["document"]) for row in documents], token
 
 
 def _within(rows: list[dict[str, Any]], max_bytes: int | None) -> list[dict[str, Any]]:
