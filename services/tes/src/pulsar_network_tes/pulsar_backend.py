@@ -44,7 +44,7 @@ PULSAR_STATES = {
     "postprocessing": State.RUNNING,
 }
 OUTPUTS = ("tes_outputs.tar", "tes_log.json")
-# Seconds between tries of a task whose owner's downloads are all under way (fetch.Fetcher.busy).
+# Seconds between tries of a task whose owner has no free download slot (fetch.Fetcher.reserve).
 FETCH_RETRY_S = 1.0
 # Seconds between tries while the task store cannot be reached (a PostgreSQL server restarting, say), doubling to the cap.
 STORE_RETRY_S, STORE_RETRY_MAX_S = 0.5, 10.0
@@ -167,18 +167,15 @@ class PulsarBackend:
         if found is None or found[1]["state"] != State.QUEUED.value:
             return
         owner, task = found
-        if _downloads(task) and self.staging.fetcher.busy(owner):  # tried again later, holding no worker meanwhile
-            self._retry_later(task, "its owner's downloads are all under way", FETCH_RETRY_S)
-            return
-        endpoint = self._choose(task)  # first: nothing is fetched for a task that cannot be sent
-        if endpoint is None:
-            self._retry_later(task)
-            return
-        # busy() above is only the fast path: another worker may have taken the owner's last slot since. The slot is
-        # taken here without waiting, and the task's downloads use it.
+        # One of the owner's download slots, taken without waiting; the task's downloads use it. With none free, the
+        # task is tried again later, holding no worker meanwhile.
         with self.staging.fetcher.reserve(owner, _downloads(task)) as reserved:
             if not reserved:
                 self._retry_later(task, "its owner's downloads are all under way", FETCH_RETRY_S)
+                return
+            endpoint = self._choose(task)  # first: nothing is fetched for a task that cannot be sent
+            if endpoint is None:
+                self._retry_later(task)
                 return
             self._waiting.discard(task_id)
             try:
