@@ -41,9 +41,19 @@ header = "# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n# 
 open(sys.argv[2], "wb").write(header.encode() + zlib.compress(body.encode()))
 PY
 
-# The guides, under their own heading on the front page.
+# The guides, under their own heading on the front page. A guide split into pages (docs/NAME.md, which links to each
+# of docs/NAME/*.md) has them under its own entry, in the order it links to them; a page it does not link to is warned.
 mkdir -p "$build/site/rst/guides"
 cp docs/*.md "$build/site/rst/guides/"
+for pages in docs/*/; do
+  name=$(basename "$pages")
+  if [[ ! -f docs/$name.md ]] || ! compgen -G "$pages*.md" > /dev/null; then continue; fi
+  mkdir -p "$build/site/rst/guides/$name"
+  cp "$pages"*.md "$build/site/rst/guides/$name/"
+  { printf '\n```{toctree}\n:hidden:\n\n'
+    { grep -o "]($name/[^)#]*\.md" "docs/$name.md" || true; } | sed 's/^](//; s/\.md$//' | awk '!seen[$0]++'
+    printf '```\n'; } >> "$build/site/rst/guides/$name.md"
+done
 cat >> "$build/site/rst/index.rst" <<'RST'
 
 

@@ -9,7 +9,7 @@ builder=pn-node-image-build
 
 inputs=$( { podman image inspect --format '{{.Id}}' "$base"
             cat playbooks/node_image.yml
-            find roles/htcondor roles/pulsar roles/cvmfs -path '*/templates' -prune -o -type f -print | sort | xargs cat
+            find roles/common roles/htcondor roles/pulsar roles/cvmfs -path '*/templates' -prune -o -type f -print | sort | xargs cat
           } | sha256sum | cut -c1-16)
 if [[ "$(podman image inspect --format '{{index .Labels "org.esg.pulsar-network.inputs"}}' "$image" 2>/dev/null)" == "$inputs" ]]; then
   echo "node image $image present (inputs $inputs)"

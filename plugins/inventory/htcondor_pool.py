@@ -16,17 +16,13 @@ description:
   - With C(cache) on, the per-machine summary (not the raw ads) is cached, so a large pool is read once per
     C(cache_timeout).
   - The configuration file's name must end in C(htcondor_pool.yml) or C(htcondor_pool.yaml).
-author:
-  - ESG Pulsar Network engineers (@esg-pulsar-network)
 extends_documentation_fragment:
+  - esg.pulsar_network.cached_inventory
   - esg.pulsar_network.htcondor_collector
   - constructed
   - inventory_cache
 options:
   plugin:
-    description: The name of this plugin.
-    required: true
-    type: str
     choices: [esg.pulsar_network.htcondor_pool]
   address_as_ansible_host:
     description: Set C(ansible_host) to the address the machine's startd advertises.
@@ -58,6 +54,7 @@ cache_timeout: 300
 from ansible.errors import AnsibleParserError
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool as hp
+from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool_summary as hps
 from ansible_collections.esg.pulsar_network.plugins.plugin_utils.cached_inventory import CachedInventory
 
 
@@ -65,7 +62,6 @@ class InventoryModule(CachedInventory):
     NAME = "esg.pulsar_network.htcondor_pool"
     GROUP = "htcondor_execute_nodes"
     VAR_PREFIX = "htcondor_"
-    FILE_SUFFIXES = ("htcondor_pool.yml", "htcondor_pool.yaml")
 
     def read_hosts(self) -> dict:
         if hp.HTCONDOR_IMPORT_ERROR:
@@ -73,7 +69,7 @@ class InventoryModule(CachedInventory):
         try:
             token = hp.read_token(self.get_option("token"), self.get_option("token_file"))
             client = hp.CollectorClient(self.get_option("collector"), token, self.get_option("timeout"))
-            return hp.summarise_machines(client.read_pool(with_daemons=False)["slots"])
+            return hps.summarise_machines(client.read_pool(with_daemons=False)["slots"])
         except hp.PoolQueryError as err:
             raise AnsibleParserError(f"htcondor_pool: {err}") from None
 

@@ -21,17 +21,13 @@ description:
   - Vhosts the user may not read (no permission entry, as for C(/) with the C(rabbitmq) role's monitoring user)
     are skipped; wrong credentials still fail.
   - The configuration file's name must end in C(pulsar_endpoints.yml) or C(pulsar_endpoints.yaml).
-author:
-  - ESG Pulsar Network engineers (@esg-pulsar-network)
 extends_documentation_fragment:
+  - esg.pulsar_network.cached_inventory
   - esg.pulsar_network.rabbitmq_broker
   - constructed
   - inventory_cache
 options:
   plugin:
-    description: The name of this plugin.
-    required: true
-    type: str
     choices: [esg.pulsar_network.pulsar_endpoints]
   vhost_pattern:
     description: Only vhosts whose name matches this regular expression.
@@ -61,7 +57,14 @@ import re
 
 from ansible.errors import AnsibleParserError
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import (
+    PULSAR_CONSUMED,
+    manager_from_setup_queue,
+    pulsar_queue_names,
+)
+from ansible_collections.esg.pulsar_network.plugins.module_utils.rabbitmq_api import ManagementApi
+from ansible_collections.esg.pulsar_network.plugins.module_utils.verdict import endpoint_verdict
 from ansible_collections.esg.pulsar_network.plugins.plugin_utils.cached_inventory import CachedInventory
 
 
@@ -69,20 +72,20 @@ def endpoints_from_queues(vhost: str, details: dict, peers: dict, max_ready: int
     """{host name: facts} for every Pulsar manager with a setup queue in this vhost."""
     endpoints = {}
     for queue in sorted(details):
-        manager = pq.manager_from_setup_queue(queue)
+        manager = manager_from_setup_queue(queue)
         if manager is None:
             continue
-        roles = pq.pulsar_queue_names(manager)
+        roles = pulsar_queue_names(manager)
         figures = {name: details.get(name, {"exists": False, "messages_ready": 0, "consumers": 0}) for name in roles.values()}
-        verdict, reasons = pq.endpoint_verdict(figures, roles, max_ready)
-        consumed = [peer for role in pq.PULSAR_CONSUMED for peer in peers.get(roles[role], [])]
+        judged = endpoint_verdict(figures, {role: roles[role] for role in PULSAR_CONSUMED}, max_backlog=max_ready)
+        consumed = [peer for role in PULSAR_CONSUMED for peer in peers.get(roles[role], [])]
         host = ".".join(part for part in vhost.split("/") if part) + f".{manager}"
         endpoints[host.lstrip(".")] = {
             "vhost": vhost,
             "manager": manager,
             "queues": {role: {k: v for k, v in figures[name].items() if k != "consumer_peers"} for role, name in roles.items()},
-            "verdict": verdict,
-            "reasons": reasons,
+            "verdict": judged["verdict"],
+            "reasons": judged["reasons"],
             "consumer_peers": sorted(set(consumed)),
         }
     return endpoints
@@ -92,25 +95,24 @@ class InventoryModule(CachedInventory):
     NAME = "esg.pulsar_network.pulsar_endpoints"
     GROUP = "pulsar_endpoints"
     VAR_PREFIX = "pulsar_"
-    FILE_SUFFIXES = ("pulsar_endpoints.yml", "pulsar_endpoints.yaml")
 
     def read_hosts(self) -> dict:
         for option in ("management_url", "management_user", "management_password"):
             if not self.get_option(option):
                 raise AnsibleParserError(f"pulsar_endpoints: set {option} (the broker's management API and a monitoring user)")
-        api = pq.ManagementApi(self.get_option("management_url"), self.get_option("management_user"),
-                               self.get_option("management_password"), self.get_option("ca_file"),
-                               self.get_option("validate_certs"), self.get_option("timeout"))
+        api = ManagementApi(self.get_option("management_url"), self.get_option("management_user"),
+                            self.get_option("management_password"), self.get_option("ca_file"),
+                            self.get_option("validate_certs"), self.get_option("timeout"))
         pattern = re.compile(self.get_option("vhost_pattern"))
         endpoints = {}
         try:
             vhosts = [vhost for vhost in api.vhosts() if pattern.search(vhost)]
-        except pq.BrokerError as err:
+        except BrokerError as err:
             raise AnsibleParserError(f"pulsar_endpoints: {err}") from None
         for vhost in vhosts:
             try:
                 details, peers = api.queues(vhost), api.consumer_peers(vhost)
-            except pq.BrokerError as err:
+            except BrokerError as err:
                 if err.kind != "auth_failed":
                     raise AnsibleParserError(f"pulsar_endpoints: {err}") from None
                 # The credentials worked for the vhost list, so this vhost is just not the monitoring user's.

@@ -4,8 +4,8 @@
 
 """The collection's one AMQP layer: URL parsing, which URLs mean TLS, and the TLS settings every client gets.
 
-Every AMQP client of the collection goes through here: the modules (pika and kombu), the inventory plugin, and the
-roles' templates and preflights (through the amqp filters). Plain functions, no client library imported, so the
+Every AMQP client of the collection goes through here: the broker client (broker.py, kombu), Pulsar's client, and
+the roles' templates and preflights (through the amqp filters). Plain functions, no client library imported, so the
 filters can use them on the controller.
 
 The rule that matters for security: a TLS connection always checks the broker's certificate *and its name*. kombu
@@ -132,12 +132,3 @@ def pulsar_client_params(url: str, ca_file: str | None = None, validate_certs: b
             value = "cert_required" if value == ssl.CERT_REQUIRED else "cert_none"
         params[f"amqp_connect_ssl_{key}"] = value
     return params
-
-
-def ssl_context(ca_file: str | None = None, validate_certs: bool = True) -> ssl.SSLContext:
-    """A client context for pika: the default one checks both the certificate and the broker's name."""
-    context = ssl.create_default_context(cafile=ca_file)
-    if not validate_certs:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context

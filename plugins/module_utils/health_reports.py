@@ -6,7 +6,7 @@
 
 The endpoint (its watchdog, on the Pulsar head) publishes; the Galaxy side reads. The queue keeps only the latest
 report (x-max-length 1, dropping the oldest), and a reader puts back what it read, so several readers may look and
-none needs an inbound port at the provider. The report carries its own time: routing.endpoint_verdict treats an old
+none needs an inbound port at the provider. The report carries its own time: verdict.endpoint_verdict treats an old
 one as unknown.
 """
 
@@ -14,38 +14,31 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import (
-    JobError,
-    broker_connection,
-    broker_failure,
-    kombu,
-)
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import connection, failure, kombu
 from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import HEALTH_QUEUE
 
 QUEUE_ARGUMENTS = {"x-max-length": 1, "x-overflow": "drop-head"}
 
 
 def publish_report(url: str, report: dict, ca_file: str | None = None, timeout: float = 10.0) -> None:
-    """Replace the report waiting on URL's vhost with REPORT. Raises JobError when the broker cannot be used."""
+    """Replace the report waiting on URL's vhost with REPORT. Raises BrokerError when the broker cannot be used."""
     try:
-        with broker_connection(url, ca_file, timeout=timeout) as connection:
-            connection.ensure_connection(max_retries=1)
-            channel = connection.channel()
+        with connection(url, ca_file, timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1)
+            channel = conn.channel()
             channel.queue_declare(queue=HEALTH_QUEUE, durable=True, auto_delete=False, arguments=QUEUE_ARGUMENTS)
             kombu.Producer(channel).publish(report, exchange="", routing_key=HEALTH_QUEUE, serializer="json")
-    except JobError:
-        raise
-    except Exception as err:  # kombu and py-amqp raise many kinds; the first line says what happened
-        raise broker_failure(err) from None
+    except Exception as err:  # kombu and py-amqp raise many kinds: failure() names them
+        raise failure(err, url) from None
 
 
 def peek_report(url: str, ca_file: str | None = None, timeout: float = 10.0) -> dict | None:
     """The report waiting on URL's vhost, left in place; None when the endpoint has published none (or another
-    reader holds it this instant). Raises JobError when the broker cannot be used."""
+    reader holds it this instant). Raises BrokerError when the broker cannot be used."""
     try:
-        with broker_connection(url, ca_file, timeout=timeout) as connection:
-            connection.ensure_connection(max_retries=1)
-            channel = connection.channel()
+        with connection(url, ca_file, timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1)
+            channel = conn.channel()
             try:
                 channel.queue_declare(queue=HEALTH_QUEUE, passive=True)
             except connection.channel_errors:  # never published: no queue yet
@@ -55,7 +48,7 @@ def peek_report(url: str, ca_file: str | None = None, timeout: float = 10.0) -> 
                 return None
             channel.basic_reject(message.delivery_tag, requeue=True)
     except Exception as err:
-        raise broker_failure(err) from None
+        raise failure(err, url) from None
     try:
         report = json.loads(message.body)
     except ValueError:

@@ -2,10 +2,11 @@
 # Copyright: ESG Pulsar Network engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Read an HTCondor pool from its collector and summarise it truthfully.
+"""Read an HTCondor pool's ads: from its collector with the htcondor2 bindings (CollectorClient), or with the host's
+own condor_status (read_local_pool).
 
-Shared by the htcondor_pool_info module and the htcondor_pool inventory plugin. Everything below
-CollectorClient works on plain dicts, so it is tested without a pool.
+Shared by the htcondor_pool_info module, the htcondor_pool inventory plugin and Pulsar's watchdog.
+htcondor_pool_summary summarises what is read here; htcondor_pool_metrics turns a summary into metrics.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import re
 import socket
 import subprocess
-import time
 import traceback
 
 try:
@@ -45,7 +45,6 @@ DAEMON_QUERIES = {
     "schedd": ("Schedd", SCHEDD_ATTRS),
     "master": ("Master", DAEMON_ATTRS),
 }
-RESOURCES = (("cpus", "Cpus", "TotalSlotCpus"), ("memory_mb", "Memory", "TotalSlotMemory"), ("gpus", "GPUs", "TotalSlotGPUs"))
 
 
 class PoolQueryError(Exception):
@@ -167,237 +166,3 @@ def last_completion(condor_history: str = "condor_history", timeout: float = 20.
     except (IndexError, ValueError):
         return None
     return completed if done.returncode == 0 and completed > 0 else None
-
-
-def routing_summary(summary: dict) -> dict:
-    """What the network's routing needs from a pool: down (no job can run), degraded or up, and its free and total
-    resources. Down is what stops every job: no collector, negotiator, schedd or execute slot."""
-    if not summary.get("collector_reachable"):
-        return {"state": "down", "reasons": [summary.get("error", "collector unreachable")], "free": {}, "total": {}}
-    state, reasons = verdict(summary)
-    daemons = summary["daemons"]
-    fatal = not daemons.get("negotiator") or not daemons.get("schedd") or not summary["slots"]["total"]
-    resources = summary["resources"]
-    return {"state": "down" if fatal else ("up" if state == "healthy" else "degraded"), "reasons": reasons,
-            "free": {key: value["unclaimed"] for key, value in resources.items()},
-            "total": {key: value["total"] for key, value in resources.items()},
-            "jobs": summary["jobs"]["total"]}
-
-
-def _number(value) -> float:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
-def _whole(value: float):
-    return int(value) if float(value).is_integer() else round(value, 3)
-
-
-def summarise_resources(slots: list[dict]) -> dict:
-    """CPUs, memory and GPUs: total, claimed, unclaimed.
-
-    A partitionable slot's Total* attributes hold the machine's resources and its plain attributes what is left;
-    its dynamic children hold what was carved out. Counting totals from partitionable and static slots and
-    claims from dynamic and static slots counts nothing twice.
-    """
-    summary = {}
-    for key, attr, total_attr in RESOURCES:
-        total = claimed = 0
-        for slot in slots:
-            kind = slot.get("SlotType") or "Static"
-            if kind == "Partitionable":
-                total += _number(slot.get(total_attr, slot.get(attr)))
-            elif kind == "Static":
-                total += _number(slot.get(attr))
-            if kind != "Partitionable" and slot.get("State") == "Claimed":
-                claimed += _number(slot.get(attr))
-        summary[key] = {"total": _whole(total), "claimed": _whole(claimed), "unclaimed": _whole(total - claimed)}
-    return summary
-
-
-def summarise_slots(slots: list[dict]) -> dict:
-    by_state, by_activity, by_type = {}, {}, {}
-    for slot in slots:
-        state, activity = slot.get("State") or "Unknown", slot.get("Activity") or "Unknown"
-        by_state[state] = by_state.get(state, 0) + 1
-        key = f"{state}/{activity}"
-        by_activity[key] = by_activity.get(key, 0) + 1
-        kind = slot.get("SlotType") or "Static"
-        by_type[kind] = by_type.get(kind, 0) + 1
-    return {
-        "total": len(slots),
-        "by_state": by_state,
-        "by_state_activity": by_activity,
-        "by_type": by_type,
-        "busy": sum(1 for s in slots if s.get("Activity") == "Busy"),
-        "idle": sum(1 for s in slots if s.get("Activity") == "Idle"),
-    }
-
-
-def address_host(my_address: str | None) -> str | None:
-    """'<10.0.0.5:9618?addrs=...>' to '10.0.0.5'."""
-    match = re.match(r"<(?:\[([^\]]+)\]|([^:>?]+)):\d+", my_address or "")
-    return (match.group(1) or match.group(2)) if match else None
-
-
-def summarise_machines(slots: list[dict]) -> dict:
-    """One entry per execute machine, for the inventory plugin."""
-    machines = {}
-    for slot in slots:
-        name = slot.get("Machine") or slot.get("Name", "").partition("@")[2]
-        if not name:
-            continue
-        machines.setdefault(name, []).append(slot)
-    summary = {}
-    for name, machine_slots in sorted(machines.items()):
-        first = machine_slots[0]
-        resources = summarise_resources(machine_slots)
-        summary[name] = {
-            "cpus": resources["cpus"]["total"],
-            "memory_mb": resources["memory_mb"]["total"],
-            "gpus": resources["gpus"]["total"],
-            "claimed": {key: value["claimed"] for key, value in resources.items()},
-            "slots": summarise_slots(machine_slots)["by_state"],
-            "arch": first.get("Arch"),
-            "opsys": first.get("OpSys"),
-            "condor_version": _version(first.get("CondorVersion")),
-            "address": address_host(first.get("MyAddress")),
-        }
-    return summary
-
-
-def _version(condor_version: str | None) -> str | None:
-    match = re.search(r"\$CondorVersion: (\S+)", condor_version or "")
-    return match.group(1) if match else condor_version
-
-
-def summarise_daemons(daemons: dict, now: float) -> dict:
-    summary = {}
-    for kind, ads in daemons.items():
-        entries = []
-        for ad in ads:
-            heard = ad.get("LastHeardFrom")
-            entries.append({
-                "name": ad.get("Name"),
-                "machine": ad.get("Machine"),
-                "age_seconds": int(now - heard) if isinstance(heard, (int, float)) else None,
-            })
-        summary[kind] = sorted(entries, key=lambda e: str(e["name"]))
-    return summary
-
-
-def summarise_jobs(schedds: list[dict]) -> dict:
-    per_schedd = {}
-    for ad in schedds:
-        per_schedd[ad.get("Name")] = {
-            "idle": int(_number(ad.get("TotalIdleJobs"))),
-            "running": int(_number(ad.get("TotalRunningJobs"))),
-            "held": int(_number(ad.get("TotalHeldJobs"))),
-        }
-    total = {status: sum(s[status] for s in per_schedd.values()) for status in ("idle", "running", "held")}
-    return {"per_schedd": per_schedd, "total": total}
-
-
-def summarise_negotiator(negotiators: list[dict], now: float) -> dict | None:
-    if not negotiators:
-        return None
-    ad = negotiators[0]
-    end = ad.get("LastNegotiationCycleEnd0")
-    return {
-        "name": ad.get("Name"),
-        "cycle_duration_seconds": ad.get("LastNegotiationCycleDuration0"),
-        "matches": ad.get("LastNegotiationCycleMatches0"),
-        "rejections": ad.get("LastNegotiationCycleRejections0"),
-        "cycle_age_seconds": int(now - end) if isinstance(end, (int, float)) and end > 0 else None,
-    }
-
-
-def summarise_pool(pool: dict, now: float | None = None) -> dict:
-    now = time.time() if now is None else now
-    daemons = pool["daemons"]
-    collectors = daemons.get("collector", [])
-    return {
-        "collector_reachable": True,
-        "pool_name": (collectors[0].get("CollectorName") or collectors[0].get("Name")) if collectors else None,
-        "daemons": summarise_daemons(daemons, now),
-        "slots": summarise_slots(pool["slots"]),
-        "resources": summarise_resources(pool["slots"]),
-        "execute_nodes": sorted({s.get("Machine") for s in pool["slots"] if s.get("Machine")}),
-        "jobs": summarise_jobs(daemons.get("schedd", [])),
-        "negotiator": summarise_negotiator(daemons.get("negotiator", []), now),
-    }
-
-
-def verdict(summary: dict, max_ad_age: int = 900, expected_schedds=(), expected_execute_nodes=()) -> tuple[str, list[str]]:
-    """healthy, degraded or down, with the reasons an operator acts on."""
-    if not summary.get("collector_reachable"):
-        return "down", [summary.get("error", "collector unreachable")]
-    reasons = []
-    daemons = summary["daemons"]
-    if not daemons.get("negotiator"):
-        reasons.append("no negotiator: jobs will not be matched")
-    for kind in ("negotiator", "schedd", "master"):
-        for entry in daemons.get(kind, []):
-            if entry["age_seconds"] is not None and entry["age_seconds"] > max_ad_age:
-                reasons.append(f"{kind} {entry['name']} not heard from in {entry['age_seconds']} s (limit {max_ad_age} s)")
-    if not daemons.get("schedd"):
-        reasons.append("no schedd: nothing can submit jobs")
-    schedd_names = {e["name"] for e in daemons.get("schedd", [])} | {e["machine"] for e in daemons.get("schedd", [])}
-    for name in expected_schedds:
-        if name not in schedd_names:
-            reasons.append(f"expected schedd {name} is missing")
-    if not summary["slots"]["total"]:
-        reasons.append("no execute slots: no startd has reported")
-    for name in expected_execute_nodes:
-        if name not in summary["execute_nodes"]:
-            reasons.append(f"expected execute node {name} is missing")
-    jobs = summary["jobs"]["total"]
-    if jobs["held"] and not jobs["idle"] and not jobs["running"]:
-        reasons.append(f"all {jobs['held']} jobs are held")
-    return ("degraded" if reasons else "healthy"), reasons
-
-
-def _label(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
-def _influx_tag(value: str) -> str:
-    return re.sub(r"([,= ])", r"\\\1", str(value))
-
-
-def influx_lines(summary: dict, pool: str, timestamp_ns: int) -> str:
-    """InfluxDB line protocol, measurement htcondor_cluster_usage (as usegalaxy.eu's telegraf consumers read)."""
-    res, slots, jobs = summary["resources"], summary["slots"], summary["jobs"]["total"]
-    fields = {
-        "cpus_total": res["cpus"]["total"], "cpus_claimed": res["cpus"]["claimed"], "cpus_unclaimed": res["cpus"]["unclaimed"],
-        "memory_total": res["memory_mb"]["total"], "memory_claimed": res["memory_mb"]["claimed"],
-        "memory_unclaimed": res["memory_mb"]["unclaimed"],
-        "gpus_total": res["gpus"]["total"], "gpus_claimed": res["gpus"]["claimed"], "gpus_unclaimed": res["gpus"]["unclaimed"],
-        "slots_busy": slots["busy"], "slots_idle": slots["idle"], "slots_total": slots["total"],
-        "jobs_idle": jobs["idle"], "jobs_running": jobs["running"], "jobs_held": jobs["held"],
-    }
-    body = ",".join(f"{k}={v}i" if isinstance(v, int) else f"{k}={v}" for k, v in fields.items())
-    return f"htcondor_cluster_usage,pool={_influx_tag(pool)} {body} {timestamp_ns}\n"
-
-
-def prometheus_text(summary: dict, pool: str, health: str) -> str:
-    """Prometheus text exposition format (for node_exporter's textfile collector)."""
-    p = f'pool="{_label(pool)}"'
-    out = []
-
-    def metric(name, help_text, samples):
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} gauge")
-        out.extend(f"{name}{{{labels}}} {value}" for labels, value in samples)
-
-    metric("htcondor_pool_up", "1 if the collector answered.", [(p, 1 if summary.get("collector_reachable") else 0)])
-    metric("htcondor_pool_healthy", "1 if the pool's verdict is healthy.", [(p, 1 if health == "healthy" else 0)])
-    if summary.get("collector_reachable"):
-        for key, unit in (("cpus", "CPUs"), ("memory_mb", "memory in MB"), ("gpus", "GPUs")):
-            metric(f"htcondor_pool_{key}", f"Pool {unit} by state.",
-                   [(f'{p},state="{state}"', summary["resources"][key][state]) for state in ("total", "claimed", "unclaimed")])
-        metric("htcondor_pool_slots", "Slots by state.",
-               [(f'{p},state="{_label(state)}"', n) for state, n in sorted(summary["slots"]["by_state"].items())])
-        metric("htcondor_pool_jobs", "Jobs per schedd by status.",
-               [(f'{p},schedd="{_label(schedd)}",status="{status}"', n)
-                for schedd, counts in sorted(summary["jobs"]["per_schedd"].items()) for status, n in counts.items()])
-    return "\n".join(out) + "\n"

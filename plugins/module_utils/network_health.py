@@ -14,24 +14,24 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError, queue_figures
 from ansible_collections.esg.pulsar_network.plugins.module_utils.health_reports import peek_report
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, queue_figures
 from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import pulsar_queue_names
-from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import MAX_AGE, MAX_BACKLOG, endpoint_verdict
+from ansible_collections.esg.pulsar_network.plugins.module_utils.verdict import MAX_AGE, MAX_BACKLOG, endpoint_verdict
 
 
-def read_endpoint(endpoint: dict, ca_file: str | None, last_report: dict | None, on_unreachable=None):
-    """The setup queue's figures (None when the broker cannot be read) and the newest report seen."""
-    setup_queue = pulsar_queue_names(endpoint.get("manager") or "production", ("setup",))["setup"]
+def read_endpoint(endpoint: dict, roles: dict, ca_file: str | None, last_report: dict | None, on_unreachable=None):
+    """The queues' figures (None when the broker cannot be read), the newest report seen, and the broker's failure
+    as (kind, reason) or None."""
     try:
-        setup = queue_figures(endpoint["amqp_url"], [setup_queue], ca_file=ca_file)[setup_queue]
+        queues = queue_figures(endpoint["amqp_url"], list(roles.values()), ca_file=ca_file)
         report = peek_report(endpoint["amqp_url"], ca_file=ca_file)
-    except JobError as error:
+    except BrokerError as error:
         if on_unreachable:
             on_unreachable(endpoint["name"], str(error))
-        return None, last_report
+        return None, last_report, (error.kind, str(error))
     # Another reader may hold the report this instant: the last one seen still counts, by its own age.
-    return setup, report or last_report
+    return queues, report or last_report, None
 
 
 def collect(endpoints: list, previous: dict, ca_file: str | None = None, max_age: float = MAX_AGE,
@@ -43,8 +43,9 @@ def collect(endpoints: list, previous: dict, ca_file: str | None = None, max_age
     document = {}
     for endpoint in endpoints:
         last = (previous.get("endpoints") or {}).get(endpoint["name"], {}).get("report")
-        setup, report = read_endpoint(endpoint, ca_file, last, on_unreachable)
-        entry = endpoint_verdict(setup, report, now, max_age=max_age, max_backlog=max_backlog,
-                                 draining=bool(endpoint.get("draining")))
+        roles = pulsar_queue_names(endpoint.get("manager") or "production", ("setup",))
+        queues, report, broker_error = read_endpoint(endpoint, roles, ca_file, last, on_unreachable)
+        entry = endpoint_verdict(queues, roles, report, now, reports=True, max_age=max_age, max_backlog=max_backlog,
+                                 draining=bool(endpoint.get("draining")), broker_error=broker_error)
         document[endpoint["name"]] = {**entry, "report": report}
     return {"time": now, "endpoints": document}

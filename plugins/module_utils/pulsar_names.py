@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The names of Pulsar's queues on a broker. Plain functions with no imports beyond the standard library, so that
-the Pulsar watchdog can load them in Pulsar's own virtualenv as well as the modules and plugins (pulsar_queues.py).
+the Pulsar watchdog can load them in Pulsar's own virtualenv as well as the modules and plugins.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@
 
 """Which Pulsar endpoints may take a new job now, and which of them gets it.
 
-One endpoint's verdict comes from what its Galaxy (or TES) side sees on the broker, and nothing else: the consumers
-and backlog of its setup queue, and the last health report the endpoint published on the same vhost (its pool's
-state and free resources). A report older than max_age counts as unknown, never as healthy.
+One endpoint's verdict (verdict.py) comes from what its Galaxy (or TES) side sees on the broker, and nothing else:
+the consumers and backlog of its setup queue, and the last health report the endpoint published on the same vhost
+(its pool's state and free resources). A report older than max_age counts as unknown, never as healthy.
 
 Among healthy endpoints the one where most copies of the job fit in the free resources comes first, a tie in random
 order. The figures are up to a minute old, so what this process routed to an endpoint since its report is taken off
@@ -14,7 +14,7 @@ that endpoint's free resources: a burst spreads instead of landing on the endpoi
 Endpoints the job does not fit into now come after those it fits into, the larger first.
 
 Galaxy's TPV ranking (usegalaxy_replica's tpv.yml), the replica's health collector and the TES service all use this
-file. It imports only the standard library, so each of them can load it as it is.
+file. It imports only the standard library and verdict.py, so each of them can load it in its own virtualenv.
 """
 
 from __future__ import annotations
@@ -24,52 +24,12 @@ import logging
 import random
 import time
 
+from ansible_collections.esg.pulsar_network.plugins.module_utils.verdict import HEALTHY, MAX_AGE
+
 HEALTH_QUEUE = "pulsar_network__health"
-MAX_AGE = 60.0
-MAX_BACKLOG = 10
-HEALTHY = "healthy"
 ENDPOINT_RUNNER_PREFIX = "pulsar_"
 
 log = logging.getLogger(__name__)
-
-
-def endpoint_verdict(setup: dict | None, report: dict | None, now: float, max_age: float = MAX_AGE,
-                     max_backlog: int = MAX_BACKLOG, draining: bool = False) -> dict:
-    """One endpoint's verdict, from its setup queue's figures (exists, messages_ready, consumers; None when the
-    broker could not be read) and its last health report (None when there is none).
-
-    healthy, or what stops it: draining (the operator is offboarding it), unreachable, stalled (nobody consumes the
-    setup queue), backlogged, unknown (no report, or one older than max_age) or pool_down. The free and total
-    resources come from the report.
-    """
-    age = now - report["time"] if report and isinstance(report.get("time"), (int, float)) else None
-    pool = (report or {}).get("pool") or {}
-    entry = {"verdict": HEALTHY, "reasons": [], "report_age": None if age is None else round(age, 1),
-             "queued": (setup or {}).get("messages_ready"), "consumers": (setup or {}).get("consumers"),
-             "free": pool.get("free") or {}, "total": pool.get("total") or {}, "pool_state": pool.get("state")}
-
-    def fail(verdict: str, reason: str) -> None:
-        if entry["verdict"] == HEALTHY:
-            entry["verdict"] = verdict
-        entry["reasons"].append(reason)
-
-    if draining:
-        fail("draining", "the operator is offboarding it: its running jobs finish, it gets no new ones")
-    if setup is None:
-        fail("unreachable", "the broker could not be read")
-    elif not setup.get("exists"):
-        fail("stalled", "the setup queue does not exist: Pulsar has never connected")
-    elif not setup.get("consumers"):
-        fail("stalled", f"nobody consumes the setup queue ({setup.get('messages_ready', 0)} waiting)")
-    elif setup.get("messages_ready", 0) > max_backlog:
-        fail("backlogged", f"{setup['messages_ready']} jobs wait in the setup queue (limit {max_backlog})")
-    if age is None:
-        fail("unknown", "the endpoint has published no health report")
-    elif age > max_age:
-        fail("unknown", f"the last health report is {age:.0f} s old (limit {max_age:.0f} s)")
-    elif pool.get("state") == "down":
-        fail("pool_down", "the pool is down: " + "; ".join(pool.get("reasons") or ["no reason given"]))
-    return entry
 
 
 def _fits(resources: dict, cores: float, mem_gb: float, gpus: float) -> float:

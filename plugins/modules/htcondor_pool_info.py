@@ -156,6 +156,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool as hp
+from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool_metrics as hpm
+from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool_summary as hps
 
 
 def write_metrics(module, path: str, text: str) -> bool:
@@ -213,20 +215,20 @@ def main():
     now = time.time()
     try:
         client = hp.CollectorClient(params["collector"], token, params["timeout"])
-        summary = hp.summarise_pool(client.read_pool(), now)
+        summary = hps.summarise_pool(client.read_pool(), now)
     except hp.PoolQueryError as err:
         summary = {"collector_reachable": False, "error": str(err)}
         client = None
 
-    health, reasons = hp.verdict(summary, params["max_ad_age"], params["expected_schedds"], params["expected_execute_nodes"])
+    health, reasons = hps.verdict(summary, params["max_ad_age"], params["expected_schedds"], params["expected_execute_nodes"])
     result = dict(changed=False, verdict=health, reasons=reasons, **summary)
 
     if params["metrics_format"] != "none":
         label = params["pool_label"] or summary.get("pool_name") or (client.name if client else params["collector"] or "local")
         if params["metrics_format"] == "prometheus":
-            text = hp.prometheus_text(summary, label, health)
+            text = hpm.prometheus_text(summary, label, health)
         elif summary["collector_reachable"]:
-            text = hp.influx_lines(summary, label, int(now * 1e9))
+            text = hpm.influx_lines(summary, label, int(now * 1e9))
         else:
             text = ""
         result["metrics"] = text

@@ -197,21 +197,24 @@ pulsar_version:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_job as pj
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_client
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import parse_url
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError, queue_figures
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import PULSAR_CONSUMED, pulsar_queue_names
+from ansible_collections.esg.pulsar_network.plugins.module_utils.verdict import endpoint_verdict
 
 
 def check_queues(module, result):
     params = module.params
-    roles = pq.pulsar_queue_names(params["manager"], pq.PULSAR_CONSUMED)
+    roles = pulsar_queue_names(params["manager"], PULSAR_CONSUMED)
     try:
-        queues = pj.queue_figures(params["amqp_url"], list(roles.values()), params["ca_file"], params["validate_certs"],
-                                  timeout=10.0)
-    except pj.JobError as err:
-        module.fail_json(msg=str(err), verdict="auth_failed" if err.kind == "refused" else "unreachable", **result)
+        queues = queue_figures(params["amqp_url"], list(roles.values()), params["ca_file"], params["validate_certs"],
+                               timeout=10.0)
+    except BrokerError as err:
+        module.fail_json(msg=str(err), verdict=err.kind, **result)
     result["queues"] = queues
-    result["verdict"], result["reasons"] = pq.endpoint_verdict(queues, roles, max_ready=10 ** 9)
+    judged = endpoint_verdict(queues, roles, max_backlog=10 ** 9)
+    result["verdict"], result["reasons"] = judged["verdict"], judged["reasons"]
     if module.params["require_consumer"] and not queues[roles["setup"]]["consumers"]:
         reason = "; ".join(result["reasons"])
         module.fail_json(msg=f"endpoint {result['verdict']}: nothing consumes {roles['setup']} ({reason})", **result)
@@ -238,15 +241,15 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if pj.PULSAR_IMPORT_ERROR:
+    if pulsar_client.PULSAR_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("pulsar-galaxy-lib (Pulsar's client library) and kombu"),
-                         exception=pj.PULSAR_IMPORT_ERROR)
+                         exception=pulsar_client.PULSAR_IMPORT_ERROR)
     inputs = {name: str(content) for name, content in params["input_files"].items()}
     try:
         parse_url(params["amqp_url"])
-        pq.pulsar_queue_names(params["manager"])
-        pj.check_file_names(inputs, params["output_files"])
-        pj.render_command(params["command"], dict.fromkeys(inputs, ""), dict.fromkeys(params["output_files"], ""))
+        pulsar_queue_names(params["manager"])
+        pulsar_client.check_file_names(inputs, params["output_files"])
+        pulsar_client.render_command(params["command"], dict.fromkeys(inputs, ""), dict.fromkeys(params["output_files"], ""))
     except ValueError as err:
         module.fail_json(msg=str(err))
     if params["timeout"] <= 0:
@@ -259,10 +262,11 @@ def main():
         module.exit_json(**result)
 
     try:
-        job = pj.run_one(params["amqp_url"], params["manager"], params["jobs_directory"], params["command"], inputs,
-                         params["output_files"], params["timeout"], params["ca_file"], params["validate_certs"],
-                         params["files_bind_address"], params["files_port"], params["files_url_host"])
-    except pj.JobError as err:
+        job = pulsar_client.run_one(params["amqp_url"], params["manager"], params["jobs_directory"], params["command"],
+                                    inputs, params["output_files"], params["timeout"], params["ca_file"],
+                                    params["validate_certs"], params["files_bind_address"], params["files_port"],
+                                    params["files_url_host"])
+    except pulsar_client.JobError as err:
         module.fail_json(msg=f"job {err.kind}: {err}", **result)
     except OSError as err:
         module.fail_json(msg=f"cannot serve the job's files on {params['files_bind_address']}: {err.strerror}", **result)

@@ -10,7 +10,7 @@ module: rabbitmq_queue_info
 short_description: Tell whether a Pulsar endpoint is consuming its RabbitMQ queues
 version_added: 0.1.0
 description:
-  - Connects to the broker with the endpoint's own AMQP URL, in pika's form (C(amqps://user:pw@host:5671/%2Fpulsar%2Fsite))
+  - Connects to the broker with the endpoint's own AMQP URL, with kombu, in the plain form (C(amqps://user:pw@host:5671/%2Fpulsar%2Fsite))
     or in the kombu form Galaxy and Pulsar use (C(pyamqp://user:pw@host:5671//pulsar/site?ssl=1)).
   - For each queue it reports whether it exists, its ready messages and its consumers, with passive declares over one
     connection. A missing queue is C(exists=false), not a failure.
@@ -29,7 +29,7 @@ extends_documentation_fragment:
   - esg.pulsar_network.rabbitmq_broker
 options:
   url:
-    description: The endpoint's AMQP URL (pika or kombu form). Never logged.
+    description: The endpoint's AMQP URL (plain or kombu form). Never logged.
     type: str
     required: true
   manager:
@@ -50,9 +50,9 @@ attributes:
     support: none
     description: Nothing to show a diff of.
 requirements:
-  - pika >= 1.3
+  - kombu >= 5.2 (Debian's python3-kombu)
 notes:
-  - Run it on the controller or any host that reaches the broker and has pika.
+  - Run it on the controller or any host that reaches the broker and has kombu.
 """
 
 EXAMPLES = r"""
@@ -114,8 +114,10 @@ management_error:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils import broker, rabbitmq_api
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import parse_url
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import PULSAR_CONSUMED, pulsar_queue_names
+from ansible_collections.esg.pulsar_network.plugins.module_utils.verdict import endpoint_verdict
 
 
 def main():
@@ -137,11 +139,11 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if pq.PIKA_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pika"), exception=pq.PIKA_IMPORT_ERROR)
+    if broker.KOMBU_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("kombu"), exception=broker.KOMBU_IMPORT_ERROR)
     try:
         settings = parse_url(params["url"])
-        roles = pq.pulsar_queue_names(params["manager"]) if params["manager"] else {}
+        roles = pulsar_queue_names(params["manager"]) if params["manager"] else {}
     except ValueError as err:
         module.fail_json(msg=str(err))
     if params["timeout"] <= 0 or params["max_ready"] < 0:
@@ -154,15 +156,15 @@ def main():
                   "user": settings["username"], "tls": settings["tls"]},
     )
     try:
-        queues = pq.amqp_queue_figures(settings, names, params["ca_file"], params["validate_certs"], params["timeout"])
-    except pq.BrokerError as err:
+        queues = broker.queue_figures(params["url"], names, params["ca_file"], params["validate_certs"], params["timeout"])
+    except broker.BrokerError as err:
         result.update(verdict=err.kind, reasons=[str(err)])
         module.exit_json(**result)
 
     if params["management_url"]:
         try:
-            api = pq.ManagementApi(params["management_url"], params["management_user"], params["management_password"],
-                                   params["ca_file"], params["validate_certs"], params["timeout"])
+            api = rabbitmq_api.ManagementApi(params["management_url"], params["management_user"], params["management_password"],
+                                             params["ca_file"], params["validate_certs"], params["timeout"])
             details = api.queues(settings["vhost"])
             peers = api.consumer_peers(settings["vhost"])
             for name in names:
@@ -170,12 +172,14 @@ def main():
                     extra = {k: v for k, v in details[name].items() if k not in queues[name]}
                     queues[name].update(extra, consumer_peers=peers.get(name, []))
             result["management"] = True
-        except pq.BrokerError as err:
+        except broker.BrokerError as err:
             result["management_error"] = str(err)
 
     result["queues"] = queues
     if roles:
-        result["verdict"], result["reasons"] = pq.endpoint_verdict(queues, roles, params["max_ready"])
+        consumed = {role: roles[role] for role in PULSAR_CONSUMED}
+        judged = endpoint_verdict(queues, consumed, max_backlog=params["max_ready"])
+        result["verdict"], result["reasons"] = judged["verdict"], judged["reasons"]
     module.exit_json(**result)
 
 

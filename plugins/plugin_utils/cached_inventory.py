@@ -10,17 +10,18 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 
 class CachedInventory(BaseInventoryPlugin, Constructable, Cacheable):
-    """Subclasses set GROUP, VAR_PREFIX and FILE_SUFFIXES and implement read_hosts() -> {host: {var: value}}."""
+    """Subclasses set NAME, GROUP and VAR_PREFIX and implement read_hosts() -> {host: {var: value}}."""
 
     GROUP = ""
     VAR_PREFIX = ""
-    FILE_SUFFIXES: tuple = ()
 
     def read_hosts(self) -> dict:
         raise NotImplementedError
 
     def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(self.FILE_SUFFIXES)
+        """A configuration file whose name ends in the plugin's own name and .yml or .yaml (pool.htcondor_pool.yml)."""
+        name = self.NAME.rpartition(".")[2]
+        return super().verify_file(path) and path.endswith((f"{name}.yml", f"{name}.yaml"))
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)

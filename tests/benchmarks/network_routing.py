@@ -1,7 +1,7 @@
 """Benchmark routing that follows endpoint health, on the network scenario's two endpoints, in one run.
 
 `make bench-network-routing` converges the network scenario, runs this, and destroys the scenario. Through Galaxy's
-API with bioblend (molecule/network/files/galaxy_job.py), with pn_tac, which routing may send to either endpoint:
+API with bioblend (tests/lab/galaxy_job.py), with pn_tac, which routing may send to either endpoint:
 
 1. a burst of N jobs with both endpoints healthy: wall time, jobs per minute, where they ran;
 2. failover: lab_site's Pulsar is stopped; the seconds until Galaxy's routing leaves it out (its health document), and
@@ -20,8 +20,8 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "molecule" / "network" / "files"))
-import galaxy_job  # noqa: E402  (the scenario's own client)
+sys.path.insert(0, str(REPO))
+from tests.lab import galaxy_job  # noqa: E402  (the network scenario's own client)
 
 GALAXY, SITE = "net-galaxy", "net-site"
 HEALTH = "/srv/galaxy/network_health.json"

@@ -1,7 +1,7 @@
 """Benchmark jobs through a Pulsar endpoint: latency against condor_submit on the same pool, and throughput.
 
-Needs the lab from `make lab` (`make bench-pulsar-endpoint` runs it first). Copies the collection's
-module_utils/pulsar_job.py and this file into the Pulsar head and runs there, in Pulsar's virtualenv:
+Needs the lab from `make lab` (`make bench-pulsar-endpoint` runs it first). Copies this file into the Pulsar head and
+runs there, in Pulsar's virtualenv, with the collection's shared code the pulsar role installed beside its watchdog:
 
 - latency: --repeat no-op jobs one after another through the broker and Pulsar (send to final status update), and
   the same no-op with condor_submit as the pulsar user on the same pool (submit to the job's termination in its
@@ -20,13 +20,12 @@ import time
 
 HEAD = "pn-lab-head"
 REMOTE_DIR = "/root/pulsar-bench"
+SHARED_CODE_ROOT = "/opt/pulsar/watchdog"  # the pulsar role's watchdog directory (roles/common shared_code)
 
 
 def on_host(args):
-    repo = pathlib.Path(__file__).resolve().parents[2]
     subprocess.run(["podman", "exec", HEAD, "mkdir", "-p", REMOTE_DIR], check=True)
-    for path in (repo / "plugins" / "module_utils" / "pulsar_job.py", pathlib.Path(__file__)):
-        subprocess.run(["podman", "cp", str(path), f"{HEAD}:{REMOTE_DIR}/{path.name}"], check=True)
+    subprocess.run(["podman", "cp", str(pathlib.Path(__file__)), f"{HEAD}:{REMOTE_DIR}/"], check=True)
     command = ["podman", "exec", HEAD, "/opt/pulsar/venv/bin/python", f"{REMOTE_DIR}/{pathlib.Path(__file__).name}",
                "--in-head", "--repeat", str(args.repeat), "--burst", str(args.burst)]
     sys.exit(subprocess.run(command, check=False).returncode)
@@ -47,18 +46,19 @@ def condor_noop(work_dir: str) -> float:
 
 
 def in_head(args):
-    sys.path.insert(0, REMOTE_DIR)
-    import pulsar_job as pj  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, SHARED_CODE_ROOT)
+    # pylint: disable=import-outside-toplevel
+    import yaml
+    from ansible_collections.esg.pulsar_network.plugins.module_utils.job_files import JobFilesServer
+    from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_client import PulsarJobs
 
     with open("/etc/pulsar/lab_galaxy/app.yml", encoding="utf-8") as handle:
-        import yaml  # pylint: disable=import-outside-toplevel
         app = yaml.safe_load(handle)
-    url, ssl_options = pj.tls_options(app["message_queue_url"], app.get("amqp_connect_ssl_ca_certs"), True)
     staging = app["staging_directory"]
     work = tempfile.mkdtemp(prefix="pulsar-bench-")
-    jobs = pj.PulsarJobs(url, "endpoint_check", ssl_options)
+    jobs = PulsarJobs(app["message_queue_url"], "endpoint_check", app.get("amqp_connect_ssl_ca_certs"))
     try:
-        with pj.JobFilesServer(work) as files:
+        with JobFilesServer(work) as files:
             def send(index):
                 return jobs.submit(os.path.join(work, f"job{index}"), "true", {}, [], files.url, staging)
 

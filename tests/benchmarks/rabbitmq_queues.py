@@ -3,23 +3,21 @@
 Needs the rabbitmq scenario's broker up (`make bench-rabbitmq-queues` converges it, runs this, and destroys it).
 Declares bench_N queues in site_a's vhost (one message each), then times, median of --repeat runs:
 the module as Ansible runs it (AMQP only, and AMQP plus management figures), and in-process the two paths alone
-(amqp_queue_figures over one connection vs one GET /api/queues/{vhost}). Removes the queues afterwards.
+(broker.queue_figures over one connection vs one GET /api/queues/{vhost}). Removes the queues afterwards.
 """
 import argparse
 import json
 import os
 import pathlib
-import ssl
 import statistics
 import subprocess
 import sys
 import time
 
-import pika
-
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / ".build" / "src-collections"))
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from ansible_collections.esg.pulsar_network.plugins.module_utils import broker, rabbitmq_api  # noqa: E402
 
 
 def timed(func, repeat):
@@ -54,15 +52,10 @@ def main() -> None:
     args = parser.parse_args()
 
     url = f"pyamqp://site_a:{args.password}@{args.broker}:5671//pulsar/site_a?ssl=1"
-    settings = pq.parse_amqp_url(url)
     mgmt = {"management_url": f"https://{args.broker}:15671", "management_user": "monitoring",
             "management_password": args.monitoring_password}
-    api = pq.ManagementApi(mgmt["management_url"], "monitoring", args.monitoring_password, args.ca_file)
-    params = pika.ConnectionParameters(
-        host=args.broker, port=5671, virtual_host="/pulsar/site_a",
-        credentials=pika.PlainCredentials("site_a", args.password),
-        ssl_options=pika.SSLOptions(ssl.create_default_context(cafile=args.ca_file), server_hostname=args.broker))
-    connection = pika.BlockingConnection(params)
+    api = rabbitmq_api.ManagementApi(mgmt["management_url"], "monitoring", args.monitoring_password, args.ca_file)
+    connection = broker.connection(url, args.ca_file)
     channel = connection.channel()
 
     print(f"broker {args.broker}, vhost /pulsar/site_a; median of {args.repeat} runs; seconds")
@@ -70,21 +63,21 @@ def main() -> None:
     declared = 0
     for size in sorted(args.sizes):
         for n in range(declared, size):
-            channel.queue_declare(f"bench_{n}", durable=True)
-            channel.basic_publish("", f"bench_{n}", b"x")
+            channel.queue_declare(queue=f"bench_{n}", durable=True, auto_delete=False)
+            channel.basic_publish(channel.prepare_message(b"x"), exchange="", routing_key=f"bench_{n}")
         declared = max(declared, size)
         names = [f"bench_{n}" for n in range(size)]
         base = {"url": url, "queues": names, "ca_file": args.ca_file}
         t_module, result = timed(lambda: module_run(base), args.repeat)
         t_module_mgmt, result_mgmt = timed(lambda: module_run({**base, **mgmt}), args.repeat)
-        t_amqp, figures = timed(lambda: pq.amqp_queue_figures(settings, names, args.ca_file), args.repeat)
+        t_amqp, figures = timed(lambda: broker.queue_figures(url, names, args.ca_file), args.repeat)
         t_api, details = timed(lambda: api.queues("/pulsar/site_a"), args.repeat)
         ready = sum(result["queues"][n]["messages_ready"] for n in names)
         agree = all(details[n]["messages_ready"] == figures[n]["messages_ready"] for n in names)
         print(f"{size:>7} {t_module:>12.2f} {t_module_mgmt:>13.2f} {t_amqp:>10.3f} {t_api:>10.3f}  "
               f"{ready} ready; paths agree: {agree}; mgmt merged: {result_mgmt['management']}")
     for n in range(declared):
-        channel.queue_delete(f"bench_{n}")
+        channel.queue_delete(queue=f"bench_{n}")
     connection.close()
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import network_health
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/usegalaxy_replica/files/galaxy_network_health.py"
 CONFIG = {"endpoints": [{"name": "a", "amqp_url": "pyamqp://a.g:pw@mq:5671//pulsar/a/g?ssl=1", "manager": "production"},
@@ -29,7 +29,7 @@ def collector(monkeypatch, tmp_path):
         name = url.split("//")[1][0]
         state["asked"].append((name, tuple(queues), ca_file))
         if name in state["unreachable"]:
-            raise JobError("unreachable", "broker unreachable: [Errno 111] Connection refused")
+            raise BrokerError("unreachable", "broker unreachable: [Errno 111] Connection refused")
         return {queues[0]: {"exists": True, "messages_ready": 0, "consumers": state["consumers"][name]}}
 
     monkeypatch.setattr(network_health, "queue_figures", figures)
@@ -61,7 +61,7 @@ def test_a_report_another_reader_holds_is_taken_from_the_last_document(collector
 def test_an_unreachable_broker_is_not_healthy_and_says_so(collector):
     collector["unreachable"].add("a")
     entry = collector["run"]()["endpoints"]["a"]
-    assert (entry["verdict"], entry["reasons"][0]) == ("unreachable", "the broker could not be read")
+    assert (entry["verdict"], entry["reasons"][0]) == ("unreachable", "broker unreachable: [Errno 111] Connection refused")
 
 
 def test_the_status_page_has_a_row_per_endpoint_with_what_routing_saw(collector):
@@ -72,7 +72,7 @@ def test_the_status_page_has_a_row_per_endpoint_with_what_routing_saw(collector)
     assert len(rows) == 2
     assert rows[0].startswith('<tr class="healthy"><td>a</td><td>healthy</td><td>-</td><td>0</td><td>1</td><td>2 / 2</td>')
     assert "(5 min ago)" in rows[0] and rows[0].endswith("<td>0 s ago</td></tr>")
-    assert rows[1].startswith('<tr class="stalled"><td>b</td><td>stalled</td><td>nobody consumes the setup queue')
+    assert rows[1].startswith('<tr class="stalled"><td>b</td><td>stalled</td><td>nobody consumes pulsar_production__setup')
     assert "<td>never</td><td>never</td></tr>" in rows[1]
 
 

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/pulsar/files/pulsar_watchdog.py"
 APP = {"message_queue_url": "pyamqp://u:p@broker:5671//pulsar/x", "amqp_connect_ssl_ca_certs": "/etc/pulsar/ca.crt",
@@ -94,7 +94,7 @@ def test_a_stopped_or_starting_pulsar_is_not_judged(watchdog, uptime):
 
 
 def test_an_unreachable_broker_is_no_reason_to_restart(watchdog, capsys):
-    watchdog.error = JobError("unreachable", "broker unreachable: [Errno 111] Connection refused")
+    watchdog.error = BrokerError("unreachable", "broker unreachable: [Errno 111] Connection refused")
     metrics = watchdog.run()
     assert watchdog.restarts == []
     assert json.loads(capsys.readouterr().out)["reason"].startswith("broker unreachable")
@@ -148,11 +148,11 @@ def test_a_pulsar_that_is_down_still_reports_its_pool_and_no_consumer(watchdog):
 
 
 def test_a_report_the_broker_refuses_is_logged_and_the_check_goes_on(watchdog, capsys):
-    watchdog.publish_error = JobError("refused", "broker refused: ACCESS_REFUSED")
+    watchdog.publish_error = BrokerError("auth_failed", "broker mq:5671 refused user pulsar: wrong password?")
     metrics = watchdog.run()
     assert 'pulsar_watchdog_consumers_ok{server="lab"} 1' in metrics
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines[-1] == {"event": "report_failed", "server": "lab", "reason": "broker refused: ACCESS_REFUSED"}
+    assert lines[-1] == {"event": "report_failed", "server": "lab", "reason": "broker mq:5671 refused user pulsar: wrong password?"}
 
 
 def test_a_pool_that_cannot_be_read_is_reported_down_with_the_reason(monkeypatch):

@@ -3,7 +3,7 @@
   pulsar_watchdog.py SERVER     (pulsar-watchdog@SERVER.service, from its timer)
 
 A known upstream failure leaves Pulsar running with no consumer on its queues after some broker-side disconnects;
-jobs then wait forever. The check is the collection's own (module_utils/pulsar_job.py queue_figures: passive declares
+jobs then wait forever. The check is the collection's own (module_utils/broker.py queue_figures: passive declares
 with Pulsar's own AMQP credentials and TLS settings from its app.yml). A queue without consumers is looked at again
 after a short pause before anything is restarted, so a Pulsar in the middle of reconnecting is left alone; so is a
 Pulsar that started less than the grace period ago, and any Pulsar while the broker cannot be reached (a restart would
@@ -33,10 +33,9 @@ from ansible_collections.esg.pulsar_network.plugins.module_utils.htcondor_pool i
     PoolQueryError,
     last_completion,
     read_local_pool,
-    routing_summary,
-    summarise_pool,
 )
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import JobError, queue_figures
+from ansible_collections.esg.pulsar_network.plugins.module_utils.htcondor_pool_summary import routing_summary, summarise_pool
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError, queue_figures
 from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import pulsar_queue_names
 
 
@@ -102,7 +101,7 @@ def report_health(url: str, ca_file: str | None, server: str, consumers_ok: bool
               "staging_free_bytes": staging_free, "last_job_completed": last_completion()}
     try:
         publish_report(url, report, ca_file)
-    except JobError as error:
+    except BrokerError as error:
         log("report_failed", server=server, reason=str(error))
         return
     log("reported", server=server, pool_state=report["pool"]["state"], free=report["pool"]["free"])
@@ -154,7 +153,7 @@ def check(args: argparse.Namespace) -> int:
         if missing:
             time.sleep(args.confirm)
             missing = orphaned(url, ca_file, missing)
-    except JobError as error:  # the broker is away or refuses: Pulsar reconnects by itself once it is back
+    except BrokerError as error:  # the broker is away or refuses: Pulsar reconnects by itself once it is back
         log("skipped", server=args.server, reason=str(error))
         write_metrics(metrics, args.server, state["restarts"], False, free)
         return 0

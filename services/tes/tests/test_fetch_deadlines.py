@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from conftest import ECHO, bearer, settings_data
 from fastapi.testclient import TestClient
+from http_servers import ALLOWED, Server, send
 from pulsar_network_tes.app import create_app
 from pulsar_network_tes.config import parse
 from pulsar_network_tes.fetch import Fetcher, FetchError, Policy
 from pulsar_network_tes.pulsar_backend import PulsarBackend
 from pulsar_network_tes.staging import Staging, StagingError
 from pulsar_network_tes.store import TaskStore
-from test_fetch import ALLOWED, Server, send
 from test_storage_areas import CheckingBackend
 
 

@@ -18,7 +18,7 @@ import tarfile
 import pytest
 from test_runner import run_task
 
-from pulsar_network_tes import config, plan, runner
+from pulsar_network_tes import config, plan, runner, runner_outputs
 
 SECRET = b"echo the other job's own script, not the task's\n"
 
@@ -146,8 +146,8 @@ def test_wildcards_match_what_glob_matched_without_links(tmp_path, monkeypatch, 
     (root / "res" / "dir.txt").mkdir()
     by_glob = sorted(os.path.relpath(m, root / "res") for m in glob.glob(str(root) + pattern) if os.path.isfile(m))
     tar_path = tmp_path / "out.tar"
-    manifest = runner.collect_outputs({"outputs": [{"path": pattern, "path_prefix": "/res", "type": "FILE"}]},
-                                      str(root), str(tar_path))
+    outputs_plan = {"outputs": [{"path": pattern, "path_prefix": "/res", "type": "FILE"}]}
+    manifest = runner_outputs.collect_outputs(outputs_plan, str(root), str(tar_path))
     assert sorted(m["relative"] for m in manifest) == by_glob
 
 

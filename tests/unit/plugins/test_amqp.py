@@ -1,5 +1,5 @@
 """The collection's one AMQP layer: URLs in the shapes Galaxy, Pulsar and pika users write, the TLS rule, and the
-TLS settings every client (kombu, Pulsar's client, pika) gets, which always check the broker's name."""
+TLS settings every client (kombu, Pulsar's client) gets, which always check the broker's name."""
 import ssl
 
 import pytest
@@ -97,13 +97,6 @@ def test_plain_urls_get_no_tls_options_and_stay_as_they_are():
 def test_validate_certs_off_checks_nothing():
     _url, options = amqp.kombu_connection("amqps://u:p@mq//a", validate_certs=False)
     assert options == {"cert_reqs": ssl.CERT_NONE}
-    context = amqp.ssl_context(validate_certs=False)
-    assert context.verify_mode == ssl.CERT_NONE and not context.check_hostname
-
-
-def test_pikas_context_checks_the_name():
-    context = amqp.ssl_context()
-    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
 
 
 def test_pulsar_params_for_app_yml_and_galaxy():

@@ -2,6 +2,8 @@
 import pytest
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool as hp
+from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool_metrics as hpm
+from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool_summary as hps
 
 NOW = 1_800_000_000
 
@@ -34,7 +36,7 @@ SLOTS = [
 
 
 def test_resources_count_each_cpu_once():
-    res = hp.summarise_resources(SLOTS)
+    res = hps.summarise_resources(SLOTS)
     assert res["cpus"] == {"total": 18, "claimed": 7, "unclaimed": 11}
     assert res["memory_mb"] == {"total": 68000, "claimed": 14000, "unclaimed": 54000}
     assert res["gpus"] == {"total": 2, "claimed": 1, "unclaimed": 1}
@@ -44,16 +46,16 @@ def test_partitionable_remainder_agrees_with_its_children():
     # What the partitionable slot has left plus what its children hold is what it started with.
     p, *children = [s for s in SLOTS if s["Machine"] == "wn1"]
     assert p["Cpus"] + sum(c["Cpus"] for c in children) == p["TotalSlotCpus"]
-    assert hp.summarise_resources([p, *children])["cpus"]["unclaimed"] == p["Cpus"]
+    assert hps.summarise_resources([p, *children])["cpus"]["unclaimed"] == p["Cpus"]
 
 
 def test_unclaimed_dynamic_slot_is_not_claimed():
     slots = [partitionable("wn1", 4, 4000, 2, 2000), dynamic("wn1", 1, 2, 2000, state="Unclaimed", activity="Idle")]
-    assert hp.summarise_resources(slots)["cpus"] == {"total": 4, "claimed": 0, "unclaimed": 4}
+    assert hps.summarise_resources(slots)["cpus"] == {"total": 4, "claimed": 0, "unclaimed": 4}
 
 
 def test_slot_counts_by_state_activity_and_type():
-    slots = hp.summarise_slots(SLOTS)
+    slots = hps.summarise_slots(SLOTS)
     assert slots["total"] == 5
     assert slots["by_state"] == {"Unclaimed": 2, "Claimed": 3}
     assert slots["by_state_activity"] == {"Unclaimed/Idle": 2, "Claimed/Busy": 3}
@@ -62,7 +64,7 @@ def test_slot_counts_by_state_activity_and_type():
 
 
 def test_machines_summary_for_the_inventory():
-    machines = hp.summarise_machines(SLOTS)
+    machines = hps.summarise_machines(SLOTS)
     assert sorted(machines) == ["wn1", "wn2"]
     wn1 = machines["wn1"]
     assert (wn1["cpus"], wn1["memory_mb"], wn1["gpus"]) == (16, 64000, 2)
@@ -80,7 +82,7 @@ def test_machines_summary_for_the_inventory():
     ("garbage", None),
 ])
 def test_address_host(address, host):
-    assert hp.address_host(address) == host
+    assert hps.address_host(address) == host
 
 
 @pytest.mark.parametrize("collector, expected", [
@@ -114,13 +116,13 @@ def pool(slots=None, negotiator=True, schedds=None, heard=NOW - 5):
 
 
 def test_healthy_pool():
-    summary = hp.summarise_pool(pool(), NOW)
+    summary = hps.summarise_pool(pool(), NOW)
     assert summary["pool_name"] == "lab pool"
     assert summary["jobs"]["total"] == {"idle": 3, "running": 3, "held": 1}
     assert summary["negotiator"] == {"name": "cm", "cycle_duration_seconds": 0.2, "matches": 2, "rejections": 1,
                                      "cycle_age_seconds": 3}
     assert summary["daemons"]["schedd"] == [{"name": "head", "machine": "head", "age_seconds": 5}]
-    assert hp.verdict(summary, expected_schedds=["head"], expected_execute_nodes=["wn1", "wn2"]) == ("healthy", [])
+    assert hps.verdict(summary, expected_schedds=["head"], expected_execute_nodes=["wn1", "wn2"]) == ("healthy", [])
 
 
 @pytest.mark.parametrize("change, options, reason", [
@@ -135,25 +137,25 @@ def test_healthy_pool():
                     "TotalRunningJobs": 0, "TotalHeldJobs": 4}]), {}, "all 4 jobs are held"),
 ])
 def test_degraded_pool_says_why(change, options, reason):
-    health, reasons = hp.verdict(hp.summarise_pool(pool(**change), NOW), **options)
+    health, reasons = hps.verdict(hps.summarise_pool(pool(**change), NOW), **options)
     assert health == "degraded"
     assert any(reason in r for r in reasons), reasons
 
 
 def test_unreachable_collector_is_down():
-    assert hp.verdict({"collector_reachable": False, "error": "collector cm:9618 is unreachable: refused"}) == (
+    assert hps.verdict({"collector_reachable": False, "error": "collector cm:9618 is unreachable: refused"}) == (
         "down", ["collector cm:9618 is unreachable: refused"])
 
 
 def test_influx_line():
-    line = hp.influx_lines(hp.summarise_pool(pool(), NOW), "lab pool", 123)
+    line = hpm.influx_lines(hps.summarise_pool(pool(), NOW), "lab pool", 123)
     assert line.startswith("htcondor_cluster_usage,pool=lab\\ pool cpus_total=18i,cpus_claimed=7i,cpus_unclaimed=11i,")
     assert "slots_busy=3i,slots_idle=2i" in line
     assert line.endswith(" 123\n")
 
 
 def test_prometheus_text():
-    text = hp.prometheus_text(hp.summarise_pool(pool(), NOW), 'lab "pool"', "healthy")
+    text = hpm.prometheus_text(hps.summarise_pool(pool(), NOW), 'lab "pool"', "healthy")
     assert 'htcondor_pool_up{pool="lab \\"pool\\""} 1' in text
     assert 'htcondor_pool_cpus{pool="lab \\"pool\\"",state="claimed"} 7' in text
     assert 'htcondor_pool_jobs{pool="lab \\"pool\\"",schedd="head",status="held"} 1' in text
@@ -161,7 +163,7 @@ def test_prometheus_text():
 
 
 def test_prometheus_text_when_down_has_only_up_and_health():
-    text = hp.prometheus_text({"collector_reachable": False}, "p", "down")
+    text = hpm.prometheus_text({"collector_reachable": False}, "p", "down")
     assert 'htcondor_pool_up{pool="p"} 0' in text
     assert "htcondor_pool_cpus" not in text
 
@@ -176,16 +178,16 @@ def test_token_and_token_file_are_exclusive(tmp_path):
 
 
 def test_routing_summary_gives_the_free_resources_and_downs_only_what_stops_every_job():
-    summary = hp.routing_summary(hp.summarise_pool(pool(), NOW))
+    summary = hps.routing_summary(hps.summarise_pool(pool(), NOW))
     assert (summary["state"], summary["free"], summary["total"]) == (
         "up", {"cpus": 11, "memory_mb": 54000, "gpus": 1},
         {"cpus": 18, "memory_mb": 68000, "gpus": 2})
     for change in (dict(negotiator=False), dict(slots=[]), dict(schedds=[])):
-        assert hp.routing_summary(hp.summarise_pool(pool(**change), NOW))["state"] == "down", change
+        assert hps.routing_summary(hps.summarise_pool(pool(**change), NOW))["state"] == "down", change
     held = dict(schedds=[{"Name": "head", "Machine": "head", "LastHeardFrom": NOW, "TotalIdleJobs": 0,
                           "TotalRunningJobs": 0, "TotalHeldJobs": 4}])
-    assert hp.routing_summary(hp.summarise_pool(pool(**held), NOW))["state"] == "degraded"
-    assert hp.routing_summary({"collector_reachable": False, "error": "refused"})["state"] == "down"
+    assert hps.routing_summary(hps.summarise_pool(pool(**held), NOW))["state"] == "degraded"
+    assert hps.routing_summary({"collector_reachable": False, "error": "refused"})["state"] == "down"
 
 
 def test_read_local_pool_asks_condor_status_for_each_kind_of_ad(tmp_path):

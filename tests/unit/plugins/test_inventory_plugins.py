@@ -6,8 +6,10 @@ from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
 
+from ansible_collections.esg.pulsar_network.plugins.inventory import pulsar_endpoints
 from ansible_collections.esg.pulsar_network.plugins.module_utils import htcondor_pool as hp
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_names import pulsar_queue_names
 
 SLOTS = [
     {"Machine": "exec1.lab", "Name": "slot1@exec1.lab", "State": "Unclaimed", "Cpus": 4, "Memory": 8192, "GPUs": 0,
@@ -125,12 +127,12 @@ class FakeApi:
 
     def queues(self, vhost):
         if vhost == "/pulsar/galaxy_b":
-            raise pq.BrokerError("auth_failed", "not allowed")
-        names = pq.pulsar_queue_names("production")
+            raise BrokerError("auth_failed", "not allowed")
+        names = pulsar_queue_names("production")
         return {name: {"exists": True, "messages_ready": 0, "consumers": 1} for name in names.values()}
 
     def consumer_peers(self, vhost):
-        return {pq.pulsar_queue_names("production")["setup"]: ["10.0.0.7"]}
+        return {pulsar_queue_names("production")["setup"]: ["10.0.0.7"]}
 
 
 def endpoints_config(tmp_path, extra=""):
@@ -140,7 +142,7 @@ def endpoints_config(tmp_path, extra=""):
 
 
 def test_endpoints_come_from_the_vhosts_the_monitoring_user_may_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(pq, "ManagementApi", FakeApi)
+    monkeypatch.setattr(pulsar_endpoints, "ManagementApi", FakeApi)
     FakeApi.calls = 0
     config = endpoints_config(tmp_path, "groups: {healthy: pulsar_verdict == 'healthy'}\n")
     inventory = parse(tmp_path, "pulsar_endpoints", config)

@@ -1,40 +1,40 @@
-"""The pieces of pulsar_job that need no broker: command placeholders, file names, TLS options, the job files API."""
+"""The pieces of the Pulsar job client that need no broker: command placeholders, file names, TLS options, the job files API."""
 import os
 import urllib.error
 import urllib.request
 
 import pytest
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_job as pj
+from ansible_collections.esg.pulsar_network.plugins.module_utils import job_files, pulsar_client
 
 
 def test_placeholders_become_paths_and_other_braces_stay():
     command = "awk '{print $1}' {input:reads.txt} > {output:ids.txt}"
-    rendered = pj.render_command(command, {"reads.txt": "/j/inputs/reads.txt"}, {"ids.txt": "/j/outputs/ids.txt"})
+    rendered = pulsar_client.render_command(command, {"reads.txt": "/j/inputs/reads.txt"}, {"ids.txt": "/j/outputs/ids.txt"})
     assert rendered == "awk '{print $1}' /j/inputs/reads.txt > /j/outputs/ids.txt"
 
 
 def test_unknown_placeholder_is_named():
     with pytest.raises(ValueError, match=r"uses \{output:other.txt\}, but no output file is called 'other.txt'"):
-        pj.render_command("cat > {output:other.txt}", {}, {"ids.txt": "/x"})
+        pulsar_client.render_command("cat > {output:other.txt}", {}, {"ids.txt": "/x"})
 
 
 @pytest.mark.parametrize("name", ["../etc/passwd", "a/b", "", ".hidden", "sp ace"])
 def test_file_names_cannot_leave_the_job_directory(name):
     with pytest.raises(ValueError, match="may hold only"):
-        pj.check_file_names({name: "x"}, [])
+        pulsar_client.check_file_names({name: "x"}, [])
 
 
 def test_a_file_cannot_be_input_and_output():
     with pytest.raises(ValueError, match="both an input and an output"):
-        pj.check_file_names({"a.txt": "x"}, ["a.txt"])
+        pulsar_client.check_file_names({"a.txt": "x"}, ["a.txt"])
 
 
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "inputs").mkdir()
     (tmp_path / "inputs" / "in.txt").write_text("hello\n")
-    with pj.JobFilesServer(str(tmp_path)) as server:
+    with job_files.JobFilesServer(str(tmp_path)) as server:
         yield server, tmp_path
 
 

@@ -4,7 +4,8 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_job as pj
+from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_client
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
 from ansible_collections.esg.pulsar_network.plugins.modules import pulsar_job
 
 URL = "pyamqp://galaxy_a:very-secret-pw@mq:5671//pulsar/galaxy_a?ssl=1"
@@ -38,9 +39,9 @@ def job(**changes):
 @pytest.fixture(autouse=True)
 def fake_pulsar(monkeypatch):
     SEEN.clear()
-    monkeypatch.setattr(pj, "PULSAR_IMPORT_ERROR", None)
-    monkeypatch.setattr(pj, "queue_figures", figures(1))
-    monkeypatch.setattr(pj, "run_one", job())
+    monkeypatch.setattr(pulsar_client, "PULSAR_IMPORT_ERROR", None)
+    monkeypatch.setattr(pulsar_job, "queue_figures", figures(1))
+    monkeypatch.setattr(pulsar_client, "run_one", job())
 
 
 def run(capsys, **args):
@@ -62,7 +63,7 @@ def test_a_completed_job_returns_its_output_and_the_verdict(capsys):
 
 
 def test_nothing_consuming_fails_with_the_verdict_without_sending(capsys, monkeypatch):
-    monkeypatch.setattr(pj, "queue_figures", figures(0))
+    monkeypatch.setattr(pulsar_job, "queue_figures", figures(0))
     result = run(capsys)
     assert result["rc"] == 1 and result["verdict"] == "stalled"
     assert result["msg"].startswith("endpoint stalled: nothing consumes pulsar_endpoint_check__setup")
@@ -70,10 +71,11 @@ def test_nothing_consuming_fails_with_the_verdict_without_sending(capsys, monkey
 
 
 def test_a_refused_login_is_auth_failed(capsys, monkeypatch):
-    monkeypatch.setattr(pj, "queue_figures", figures(pj.JobError("refused", "broker refused: ACCESS_REFUSED")))
+    refused = BrokerError("auth_failed", "broker mq:5671 refused user galaxy_a: wrong password?")
+    monkeypatch.setattr(pulsar_job, "queue_figures", figures(refused))
     result = run(capsys)
     assert result["rc"] == 1 and result["verdict"] == "auth_failed"
-    assert result["msg"] == "broker refused: ACCESS_REFUSED"
+    assert result["msg"] == "broker mq:5671 refused user galaxy_a: wrong password?"
 
 
 def test_check_mode_reads_the_queues_and_sends_nothing(capsys):
@@ -86,10 +88,10 @@ def test_check_mode_reads_the_queues_and_sends_nothing(capsys):
     ({"exit_code": 2, "stderr": "line 1\nno such file\n"}, "exit code 2, expected 0; stderr: no such file"),
     ({"status": "failed", "exit_code": None}, "Pulsar reports the job failed"),
     ({"missing_outputs": ["out.txt"]}, "missing outputs: out.txt"),
-    ({"error": pj.JobError("timeout", "no final status within 5 s (j last running)")}, "job timeout: no final status"),
+    ({"error": pulsar_client.JobError("timeout", "no final status within 5 s (j last running)")}, "job timeout: no final status"),
 ])
 def test_failures_give_one_line_reasons(capsys, monkeypatch, changes, message):
-    monkeypatch.setattr(pj, "run_one", job(**changes))
+    monkeypatch.setattr(pulsar_client, "run_one", job(**changes))
     result = run(capsys)
     assert result["rc"] == 1
     assert message in result["msg"] and "\n" not in result["msg"]
@@ -108,6 +110,6 @@ def test_bad_arguments_fail_before_the_broker_is_asked(capsys, args, message):
 
 
 def test_missing_client_library_names_it(capsys, monkeypatch):
-    monkeypatch.setattr(pj, "PULSAR_IMPORT_ERROR", "Traceback: No module named 'pulsar'")
+    monkeypatch.setattr(pulsar_client, "PULSAR_IMPORT_ERROR", "Traceback: No module named 'pulsar'")
     result = run(capsys)
     assert result["rc"] == 1 and "pulsar-galaxy-lib" in result["msg"]

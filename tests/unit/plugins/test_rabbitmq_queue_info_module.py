@@ -4,15 +4,15 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils import pulsar_queues as pq
+from ansible_collections.esg.pulsar_network.plugins.module_utils import broker, rabbitmq_api
 from ansible_collections.esg.pulsar_network.plugins.modules import rabbitmq_queue_info
 
 URL = "pyamqp://site_a:very-secret-pw@mq:5671//pulsar/site_a?ssl=1"
 SEEN = {}
 
 
-def fake_figures(settings, queues, ca_file=None, validate_certs=True, timeout=10.0):
-    SEEN.update(settings=settings, queues=list(queues), ca_file=ca_file)
+def fake_figures(url, queues, ca_file=None, validate_certs=True, timeout=10.0):
+    SEEN.update(url=url, queues=list(queues), ca_file=ca_file)
     if SEEN.get("error"):
         raise SEEN["error"]
     return {name: {"exists": True, "messages_ready": 0, "consumers": 0 if name.endswith("status_update") else 1}
@@ -22,7 +22,7 @@ def fake_figures(settings, queues, ca_file=None, validate_certs=True, timeout=10
 class FakeApi:
     def __init__(self, url, user, password, ca_file=None, validate_certs=True, timeout=10):
         if "down" in url:
-            raise pq.BrokerError("unreachable", f"management API {url} is unreachable: refused")
+            raise broker.BrokerError("unreachable", f"management API {url} is unreachable: refused")
 
     def queues(self, vhost):
         return {"pulsar_production__setup": {"exists": True, "messages_ready": 0, "consumers": 1,
@@ -36,9 +36,9 @@ class FakeApi:
 @pytest.fixture(autouse=True)
 def fake_broker(monkeypatch):
     SEEN.clear()
-    monkeypatch.setattr(pq, "amqp_queue_figures", fake_figures)
-    monkeypatch.setattr(pq, "ManagementApi", FakeApi)
-    monkeypatch.setattr(pq, "PIKA_IMPORT_ERROR", None)
+    monkeypatch.setattr(broker, "queue_figures", fake_figures)
+    monkeypatch.setattr(rabbitmq_api, "ManagementApi", FakeApi)
+    monkeypatch.setattr(broker, "KOMBU_IMPORT_ERROR", None)
 
 
 def run(capsys, **args):
@@ -54,7 +54,7 @@ def test_manager_is_expanded_and_judged(capsys):
     result = run(capsys, url=URL, manager="production", queues=["extra"])
     assert SEEN["queues"] == ["pulsar_production__setup", "pulsar_production__kill", "pulsar_production__status",
                               "pulsar_production__status_update", "extra"]
-    assert SEEN["settings"]["vhost"] == "/pulsar/site_a" and SEEN["settings"]["tls"]
+    assert SEEN["url"] == URL
     assert (result["verdict"], result["reasons"], result["changed"], result["management"]) == ("healthy", [], False, False)
     assert result["endpoint"] == {"host": "mq", "port": 5671, "vhost": "/pulsar/site_a", "user": "site_a", "tls": True}
     assert "very-secret-pw" not in result["raw"]
@@ -67,7 +67,7 @@ def test_queues_without_manager_have_no_verdict(capsys):
 
 @pytest.mark.parametrize("kind", ["unreachable", "auth_failed"])
 def test_broker_errors_are_verdicts(capsys, kind):
-    SEEN["error"] = pq.BrokerError(kind, f"broker mq:5671 said {kind}")
+    SEEN["error"] = broker.BrokerError(kind, f"broker mq:5671 said {kind}")
     result = run(capsys, url=URL, manager="production")
     assert result["rc"] == 0
     assert (result["verdict"], result["reasons"]) == (kind, [f"broker mq:5671 said {kind}"])
@@ -102,6 +102,6 @@ def test_bad_arguments_fail_with_one_line(capsys, args, message):
     assert "\n" not in result["msg"] and "very-secret-pw" not in result["raw"]
 
 
-def test_missing_pika(capsys, monkeypatch):
-    monkeypatch.setattr(pq, "PIKA_IMPORT_ERROR", "Traceback ... ImportError: pika")
-    assert "pika" in run(capsys, url=URL)["msg"]
+def test_missing_kombu(capsys, monkeypatch):
+    monkeypatch.setattr(broker, "KOMBU_IMPORT_ERROR", "Traceback ... ImportError: kombu")
+    assert "kombu" in run(capsys, url=URL)["msg"]

@@ -1,12 +1,15 @@
-"""Routing that follows endpoint health: verdicts from the broker's view and an endpoint's report, and the choice."""
+"""Routing that follows endpoint health: which healthy endpoint gets a job."""
 import json
 import random
 from types import SimpleNamespace
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import routing
+from ansible_collections.esg.pulsar_network.plugins.module_utils.verdict import endpoint_verdict
 
 NOW = 1_800_000_000.0
 CONSUMED = {"exists": True, "messages_ready": 0, "consumers": 1}
+SETUP = "pulsar_production__setup"
+ROLES = {"setup": SETUP}
 POOL = {"state": "up", "free": {"cpus": 4, "memory_mb": 8192, "gpus": 0}, "total": {"cpus": 4, "memory_mb": 8192, "gpus": 0}}
 
 
@@ -17,32 +20,6 @@ def report(age=5.0, pool=None):
 def healthy(free_cpus, total_cpus=None, memory_mb=8192):
     return {"verdict": "healthy", "free": {"cpus": free_cpus, "memory_mb": memory_mb},
             "total": {"cpus": total_cpus or free_cpus, "memory_mb": memory_mb}}
-
-
-def test_an_endpoint_is_healthy_only_when_consumed_reported_recently_and_its_pool_up():
-    entry = routing.endpoint_verdict(CONSUMED, report(), NOW)
-    assert (entry["verdict"], entry["reasons"], entry["free"]["cpus"], entry["report_age"]) == ("healthy", [], 4, 5.0)
-
-
-def test_what_stops_an_endpoint_is_named():
-    cases = {
-        "unreachable": (None, report()),
-        "stalled": ({"exists": True, "messages_ready": 3, "consumers": 0}, report()),
-        "backlogged": ({"exists": True, "messages_ready": 11, "consumers": 1}, report()),
-        "pool_down": (CONSUMED, report(pool={"state": "down", "reasons": ["no negotiator"], "free": {}, "total": {}})),
-    }
-    for verdict, (setup, last) in cases.items():
-        entry = routing.endpoint_verdict(setup, last, NOW)
-        assert entry["verdict"] == verdict, (verdict, entry)
-    assert routing.endpoint_verdict({"exists": False}, report(), NOW)["reasons"][0].startswith("the setup queue does not exist")
-    assert "no negotiator" in routing.endpoint_verdict(*cases["pool_down"], NOW)["reasons"][0]
-
-
-def test_a_missing_or_stale_report_is_unknown_not_healthy():
-    assert routing.endpoint_verdict(CONSUMED, None, NOW)["verdict"] == "unknown"
-    stale = routing.endpoint_verdict(CONSUMED, report(age=61), NOW)
-    assert (stale["verdict"], stale["reasons"]) == ("unknown", ["the last health report is 61 s old (limit 60 s)"])
-    assert routing.endpoint_verdict(CONSUMED, report(age=59), NOW)["verdict"] == "healthy"
 
 
 def test_only_healthy_endpoints_are_ordered():
@@ -103,6 +80,6 @@ def test_the_tpv_hook_ranks_destinations_and_returns_none_when_no_endpoint_is_he
 
 
 def test_a_draining_endpoint_gets_no_new_jobs_however_healthy():
-    entry = routing.endpoint_verdict(CONSUMED, report(), NOW, draining=True)
+    entry = endpoint_verdict({SETUP: CONSUMED}, ROLES, report(), NOW, reports=True, draining=True)
     assert entry["verdict"] == "draining" and "offboarding" in entry["reasons"][0]
     assert routing.order_endpoints(["a"], {"time": NOW, "endpoints": {"a": entry}}, now=NOW) == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from .runner import MAX_OUTPUT_BYTES, MAX_OUTPUT_FILES
+from .runner_outputs import MAX_OUTPUT_BYTES, MAX_OUTPUT_FILES
 
 WILDCARD = "*?["
 

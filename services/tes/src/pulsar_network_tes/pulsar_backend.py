@@ -3,8 +3,8 @@
 For each task, in a worker thread: the network's routing (routing.order_endpoints, shared with Galaxy's TPV) picks a
 healthy endpoint that accepts the task's resources, from the health this service reads off the broker
 (network_health.collect, the same reading Galaxy's collector makes); then the plan (plan.py) and the inputs are laid
-out in the task's job directory (staging.py); the task goes to that endpoint's Pulsar as a job whose command is
-runner.py, with the task's resources as the job's HTCondor requests. While no endpoint is healthy the task stays
+out in the task's job directory (job_layout.py, staging.py); the task goes to that endpoint's Pulsar as a job whose
+command is runner.py, with the task's resources as the job's HTCondor requests. While no endpoint is healthy the task stays
 QUEUED here, and nothing is fetched for it.
 
 Progress comes back as Pulsar's status messages on this service's own status_update queue of each endpoint: nothing
@@ -17,24 +17,24 @@ messages bring them to their final state. Tasks not yet sent are sent again; CAN
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import network_health, routing
-from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_job import PULSAR_IMPORT_ERROR, PulsarJobs, job_dirs
+from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_client import PULSAR_IMPORT_ERROR, PulsarJobs, job_dirs
 
-from . import files_api, logs, plan, runner
+from . import files_api, job_layout, logs, plan, runner
 from .config import Endpoint, Settings
 from .fetch import Fetcher, Policy
+from .job_layout import OUTPUTS
 from .models import Resources, State
 from .placement import accepting, requested
 from .staging import Staging, StagingError
 from .store import StoreUnavailable, TaskStore
+from .task_log import metadata, task_log, update_log
 
 # Pulsar's job states, as its status messages name them, and the task state each one means.
 PULSAR_STATES = {
@@ -43,26 +43,10 @@ PULSAR_STATES = {
     "running": State.RUNNING,
     "postprocessing": State.RUNNING,
 }
-OUTPUTS = ("tes_outputs.tar", "tes_log.json")
 # Seconds between tries of a task whose owner has no free download slot (fetch.Fetcher.reserve).
 FETCH_RETRY_S = 1.0
 # Seconds between tries while the task store cannot be reached (a PostgreSQL server restarting, say), doubling to the cap.
 STORE_RETRY_S, STORE_RETRY_MAX_S = 0.5, 10.0
-
-
-def htcondor_requests(resources: dict[str, Any] | None) -> dict[str, str]:
-    """The task's resources as Pulsar destination parameters for HTCondor: whole cores, memory in MB, disk in KB."""
-    resources = resources or {}
-    cores, ram_gb = requested_from(resources)
-    params = {"submit_request_cpus": str(math.ceil(cores)), "submit_request_memory": str(math.ceil(ram_gb * 1024))}
-    if resources.get("disk_gb"):
-        params["submit_request_disk"] = str(math.ceil(resources["disk_gb"] * 1024 * 1024))
-    return params
-
-
-def requested_from(resources: dict[str, Any]) -> tuple[float, float]:
-    """Cores and GB of memory a stored task asks for (the defaults when it names none)."""
-    return requested(Resources.model_validate(resources))
 
 
 def files_secret(path: str) -> bytes:
@@ -121,7 +105,7 @@ class PulsarBackend:
         """After a restart: listen on every endpoint an unfinished task went to, and ask its Pulsar for the job's
         status again (a message taken while the service was stopping may be gone); send again what was not sent."""
         for task in self.store.unfinished():
-            endpoint = _metadata(task).get("endpoint")
+            endpoint = metadata(task).get("endpoint")
             if task["state"] == State.CANCELING.value:
                 self.cancel(task)
             elif endpoint in self._endpoints:
@@ -185,35 +169,23 @@ class PulsarBackend:
                 return
         job_dir = self.staging.job_dir(task_id)
         outputs_dir = job_dirs(job_dir)["outputs"]
-        # Pulsar stages the inputs the command line names, and rewrites each to its path on the endpoint.
-        command_line = " ".join(["python3", job_inputs[0], job_inputs[1], f"{outputs_dir}/{OUTPUTS[0]}",
-                                 f"{outputs_dir}/{OUTPUTS[1]}", *job_inputs[2:],
-                                 "> ../metadata/tool_stdout 2> ../metadata/tool_stderr"])
+        command_line = job_layout.command_line(job_inputs, outputs_dir)
         files_url = (f"{self.options.public_url}/api/jobs/{task_id}/files"
                      f"?job_key={files_api.job_key(self.secret, task_id)}")
-        self._update_log(task_id, metadata={"endpoint": endpoint.name})
+        update_log(self.store, task_id, metadata={"endpoint": endpoint.name})
         self._link(endpoint.name).submit_job_dir(
             job_dir, command_line, job_inputs, [os.path.join(outputs_dir, o) for o in OUTPUTS], files_url,
-            endpoint.jobs_directory, task_id, extra_params=htcondor_requests(task.get("resources")))
+            endpoint.jobs_directory, task_id, extra_params=job_layout.htcondor_requests(task.get("resources")))
         logs.event("task_sent", task=task_id, endpoint=endpoint.name)
 
     def _lay_out(self, task: dict[str, Any], owner: str) -> list[str]:
         """The job directory: the runner, its plan and the inputs, written once; the paths Pulsar stages (runner
         first)."""
         inputs_dir = job_dirs(self.staging.job_dir(task["id"]))["inputs"]
-        runner_path, plan_path = os.path.join(inputs_dir, "tes_runner.py"), os.path.join(inputs_dir, "tes_plan.json")
-        if not os.path.exists(plan_path):
+        if not job_layout.laid_out(inputs_dir):
             job_dirs(self.staging.job_dir(task["id"]), create=True)
-            shutil.copyfile(runner.__file__, runner_path)
-            self.staging.gather_inputs(task, owner)
-            task_plan = plan.build(task, self.options.runtime, list(self.options.runtime_args), self.options.tail_bytes,
-                                   self.options.executor_network, max_output_bytes=self.options.max_output_bytes,
-                                   max_output_files=self.options.max_output_files)
-            with open(plan_path + ".part", "w", encoding="utf-8") as handle:
-                json.dump(task_plan, handle)
-            os.replace(plan_path + ".part", plan_path)  # last: its presence means the layout is whole
-        staged = [os.path.join(inputs_dir, plan.staged_name(i)) for i in range(len(task.get("inputs") or []))]
-        return [runner_path, plan_path, *staged]
+            job_layout.lay_out(inputs_dir, task, owner, self.staging, self.options)
+        return job_layout.job_inputs(inputs_dir, task)
 
     def _choose(self, task: dict[str, Any]) -> Endpoint | None:
         """The best healthy endpoint that accepts the task now, or None."""
@@ -275,10 +247,10 @@ class PulsarBackend:
         if found is None:
             logs.event("status_for_unknown_task", endpoint=endpoint, job=task_id, status=status)
             return
-        if _metadata(found[1]).get("endpoint") != endpoint:
+        if metadata(found[1]).get("endpoint") != endpoint:
             # Only the task's own endpoint speaks for it: another endpoint's link (or its credentials) cannot end it.
             logs.event("status_from_another_endpoint", task=task_id, endpoint=endpoint,
-                       task_endpoint=_metadata(found[1]).get("endpoint"), status=status)
+                       task_endpoint=metadata(found[1]).get("endpoint"), status=status)
             return
         logs.event("task_status", task=task_id, endpoint=endpoint, pulsar_status=status)
         canceling = found[1]["state"] == State.CANCELING.value
@@ -336,8 +308,8 @@ class PulsarBackend:
                 state, system_logs = State.SYSTEM_ERROR, system_logs + [str(error)]
         executor_logs = [{k: v for k, v in entry.items() if k in ("start_time", "end_time", "exit_code", "stdout",
                                                                   "stderr")} for entry in result.get("executors") or []]
-        self._update_log(task_id, logs=executor_logs, outputs=delivered, start_time=result.get("start_time"),
-                         end_time=result.get("end_time"), system_logs=system_logs)
+        update_log(self.store, task_id, logs=executor_logs, outputs=delivered, start_time=result.get("start_time"),
+                   end_time=result.get("end_time"), system_logs=system_logs)
         self.staging.remove(task_id)  # before the final state, which tells clients the task is over
         self.store.update(task_id, state)
         logs.event("task_finished", task=task_id, state=state.value, outputs=len(delivered))
@@ -347,7 +319,7 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None or State(found[1]["state"]).final:
             return
-        name = _metadata(found[1]).get("endpoint")
+        name = metadata(found[1]).get("endpoint")
         if name not in self._endpoints:
             self._final(task_id, State.CANCELED, "canceled before it was sent to an endpoint")
             return
@@ -359,26 +331,11 @@ class PulsarBackend:
         found = self.store.get(task_id)
         if found is None or State(found[1]["state"]).final:
             return
-        self._update_log(task_id, system_logs=list(_task_log(found[1]).get("system_logs") or []) + [reason],
-                         end_time=runner.now())
+        update_log(self.store, task_id, system_logs=list(task_log(found[1]).get("system_logs") or []) + [reason],
+                   end_time=runner.now())
         self.staging.remove(task_id)
         self.store.update(task_id, state)
         logs.event("task_finished", task=task_id, state=state.value, reason=reason)
-
-    def _update_log(self, task_id: str, **fields: Any) -> None:
-        """Merge fields into the task's one log (TES keeps a list: one log per attempt; this service tries once)."""
-        found = self.store.get(task_id)
-        if found is None:
-            return
-        task_log = dict(_task_log(found[1]))
-        for key, value in fields.items():
-            if key == "metadata":
-                task_log["metadata"] = {**task_log.get("metadata", {}), **value}
-            elif value is not None:
-                task_log[key] = value
-        task_log.setdefault("logs", [])
-        task_log.setdefault("outputs", [])
-        self.store.update(task_id, logs=[task_log])
 
     def _watch_health(self) -> None:
         endpoints = [{"name": e.name, "amqp_url": e.amqp_url, "manager": e.manager} for e in self._endpoints.values()]
@@ -397,15 +354,6 @@ class PulsarBackend:
         return {name: entry.get("verdict") for name, entry in (self._health.get("endpoints") or {}).items()}
 
 
-def _task_log(task: dict[str, Any]) -> dict[str, Any]:
-    """The task's one log (TES keeps a list, one per attempt; this service tries once), or an empty one."""
-    return (task.get("logs") or [{}])[0] or {}
-
-
 def _downloads(task: dict[str, Any]) -> bool:
     """Whether laying the task out downloads an input."""
     return any(str(i.get("url", "")).lower().startswith(("http://", "https://")) for i in task.get("inputs") or [])
-
-
-def _metadata(task: dict[str, Any]) -> dict[str, str]:
-    return _task_log(task).get("metadata") or {}

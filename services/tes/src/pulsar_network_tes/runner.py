@@ -1,10 +1,11 @@
 """Runs one TES task's executors on an HTCondor execute node: the command line of the task's Pulsar job.
 
-    python3 tes_runner.py PLAN OUTPUTS_TAR LOG_JSON [STAGED_INPUT...]
+    python3 tes_runner.pyz PLAN OUTPUTS_TAR LOG_JSON [STAGED_INPUT...]
 
-The service writes PLAN (plan.py) and sends this file with it as the job's inputs; Pulsar stages both, and the
-task's inputs, onto the endpoint. The inputs are named on the command line because Pulsar stages only the input
-files the command line mentions, and rewrites each to where it put it. In the job's working directory this script
+The service writes PLAN (plan.py) and sends this runner with it as the job's inputs, one zip application with
+runner_open.py and runner_outputs.py (tes_runner.pyz, job_layout.py); Pulsar stages both, and the task's inputs, onto
+the endpoint. The inputs are named on the command line because Pulsar stages only the input files the command line
+mentions, and rewrites each to where it put it. In the job's working directory this script
 - lays out `tes-root/`, one host directory per mount point of the plan, and puts the inputs there;
 - runs the executors in order, each in its image with a container runtime (podman, docker or apptainer), every mount
   point bound at its container path, so volumes, inputs and outputs are shared between executors, on the network
@@ -12,50 +13,35 @@ files the command line mentions, and rewrites each to where it put it. In the jo
 - packs the outputs (files, directories, wildcard matches) into OUTPUTS_TAR and writes LOG_JSON: each executor's
   times, exit code and the tail of its stdout and stderr, the outputs with their sizes, and the outcome.
 
-Executors write in the mount points' directories and may leave symbolic links there to any file of the node. Nothing
-the runner does under tes-root follows one (open_beneath): a link where the task names a file or directory (stdin,
-stdout, stderr, an output) is a system error naming the field; links inside a DIRECTORY output or matched by a
-wildcard are left out of the outputs. Files are read and written through the descriptors opened so, never their
-paths again, and only regular files are (a FIFO, socket or device node is refused, never opened where the task names
-a file). Names that are not UTF-8 are left out too. The outputs are bounded, as executors could make them huge for
-nothing (hard links, sparse files, empty files): max_output_files files, max_output_bytes bytes (the files' apparent
-sizes, a hard link's each time), directories MAX_DEPTH levels deep; past any of these the task is a system error.
+Nothing the runner does under tes-root follows a symbolic link an executor left there (runner_open.py), and the outputs
+are bounded (runner_outputs.py).
 
 Pulsar sends both files back to the service. This script exits 0 whenever it could write LOG_JSON; a failure of its
 own (an image that cannot be pulled, an output not produced, or any unexpected error) is recorded there as a system
-error. It imports only the standard library, for the execute nodes' own python3.
+error. It imports only the standard library (and its two modules), for the execute nodes' own python3.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import fnmatch
 import json
 import os
-import posixpath
 import pwd
 import shutil
 import stat
 import subprocess
 import sys
 import tarfile
-from typing import Any, Iterator
+from typing import Any
+
+from .runner_open import DIRECTORY, READ, WRITE, SystemFailure, open_beneath, regular
+from .runner_outputs import collect_outputs
 
 ROOT = "tes-root"
 PULL_ATTEMPTS = 3
 # podman's and docker's own failure (the runtime, not the command in the container): `podman run --help` documents it.
 RUNTIME_FAILED = 125
-WILDCARD = "*?["
-MAX_DEPTH = 64  # levels of directories in a DIRECTORY output, or components of a wildcard after its first wildcard
-# The plan's max_output_bytes and max_output_files when it has none (config.BackendSettings' defaults).
-MAX_OUTPUT_BYTES = 10 * 1024**3
-MAX_OUTPUT_FILES = 10000
-# How the runner opens what lies under tes-root, where executors write: never through a symbolic link (O_NOFOLLOW), and
-# never waiting on a FIFO an executor left there (O_NONBLOCK; set back to blocking once the file is known regular).
-DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-WRITE = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC  # read back for the tail
 # backend.executor_network, as each runtime is told it. private: a network of the container's own, without the node's
 # (docker's default bridge; apptainer's --network=none leaves only the container's loopback).
 NETWORK_FLAGS: dict[str, dict[str, list[str]]] = {
@@ -65,10 +51,6 @@ NETWORK_FLAGS: dict[str, dict[str, list[str]]] = {
 }
 
 
-class SystemFailure(Exception):
-    """A failure that is not the executors' own: the task ends SYSTEM_ERROR with this reason."""
-
-
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -76,67 +58,6 @@ def now() -> str:
 def host_path(root: str, path: str) -> str:
     """Where a container path under one of the plan's mount points lives in this job's directory."""
     return os.path.join(root, os.path.normpath(path).lstrip("/"))
-
-
-def open_beneath(root: str, path: str, flags: int, where: str, make_dirs: bool = False) -> int:
-    """A descriptor of the container path PATH in its host directory under ROOT, reached without following a link.
-
-    Executors can leave symbolic links anywhere under their mount points, pointing at any file of the node. So each
-    directory on the way is opened relative to the one before with O_NOFOLLOW, and the last component with FLAGS
-    (which hold O_NOFOLLOW); a link met is a SystemFailure naming WHERE, and so is a last component, opened as a file,
-    that exists and is not a regular file (a device node is not even opened). MAKE_DIRS creates the missing
-    directories on the way, and the last one when FLAGS ask for a directory. Other errors (FileNotFoundError...) are
-    the caller's."""
-    names = [name for name in posixpath.normpath(path).split("/") if name]
-    if ".." in names:
-        raise SystemFailure(f"{where}: {path} climbs out of its directory")
-    fd = os.open(root, DIRECTORY)
-    try:
-        for depth, name in enumerate(names):
-            last = depth == len(names) - 1
-            if make_dirs and (not last or flags & os.O_DIRECTORY):
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, dir_fd=fd)
-            if last and not flags & os.O_DIRECTORY:
-                _refuse_special(fd, name, f"{where}: {path}")
-            try:
-                opened = os.open(name, flags if last else DIRECTORY, 0o644, dir_fd=fd)
-            except OSError:
-                if _is_link(fd, name):
-                    link = "/" + "/".join(names[:depth + 1])
-                    raise SystemFailure(f"{where}: {link} is a symbolic link; the runner follows none") from None
-                raise
-            os.close(fd)
-            fd = opened
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _refuse_special(dir_fd: int, name: str, what: str) -> None:
-    """A SystemFailure when NAME exists in DIR_FD and is neither a regular file nor a link (open_beneath's error)."""
-    try:
-        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
-    except FileNotFoundError:
-        return
-    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-        raise SystemFailure(f"{what} is not a regular file")
-
-
-def _is_link(dir_fd: int, name: str) -> bool:
-    try:
-        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
-    except OSError:
-        return False
-
-
-def _regular(fd: int, message: str) -> int:
-    """FD, when it is a regular file (then blocking again); a SystemFailure with MESSAGE otherwise."""
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        raise SystemFailure(message)
-    os.set_blocking(fd, True)
-    return fd
 
 
 def tail(fd: int, limit: int) -> str:
@@ -255,115 +176,7 @@ def _stream(root: str, logs_dir: str, i: int, executor: dict, name: str, opened:
     else:
         fd = open_beneath(root, path, WRITE, where) if path else os.open(os.path.join(logs_dir, f"{i}.{name}"), WRITE)
     opened.callback(os.close, fd)
-    return _regular(fd, f"{where}: {path} is not a regular file")
-
-
-def collect_outputs(plan: dict, root: str, tar_path: str) -> list[dict]:
-    """Pack every output into TAR_PATH as o<index>/<relative path>; the manifest lists each file with its size. More
-    than the plan's max_output_files files, or max_output_bytes bytes, is a SystemFailure (the archive unfinished)."""
-    max_files = plan.get("max_output_files", MAX_OUTPUT_FILES)
-    max_bytes = plan.get("max_output_bytes", MAX_OUTPUT_BYTES)
-    manifest, total = [], 0
-    with tarfile.open(tar_path, "w") as archive:
-        for i, output in enumerate(plan["outputs"]):
-            for relative, fd in _output_files(i, output, root):
-                info = os.fstat(fd)
-                total += info.st_size  # apparent: a sparse file, or a file linked many times, is packed in full
-                if len(manifest) >= max_files:
-                    raise SystemFailure(f"outputs: more than {max_files} files")
-                if total > max_bytes:
-                    raise SystemFailure(f"outputs: more than {max_bytes} bytes")
-                member = tarfile.TarInfo(f"o{i}/{relative}" if relative else f"o{i}")
-                member.size, member.mtime, member.mode = info.st_size, int(info.st_mtime), stat.S_IMODE(info.st_mode)
-                with open(fd, "rb", closefd=False) as handle:  # the file opened, not whatever its path is now
-                    archive.addfile(member, handle)
-                manifest.append({"index": i, "relative": relative, "size_bytes": info.st_size})
-    return manifest
-
-
-def _output_files(i: int, output: dict, root: str) -> Iterator[tuple[str, int]]:
-    """An output's regular files as (path under the output, or under path_prefix for a wildcard; descriptor), each
-    descriptor open while its file is added. A link where the output is named is a SystemFailure; links inside a
-    DIRECTORY output or matched by a wildcard are left out."""
-    path, where = output["path"], f"outputs[{i}].path"
-    if output.get("path_prefix"):
-        yield from _matches(root, path, output["path_prefix"], where)
-        return
-    kind = "directory" if output["type"] == "DIRECTORY" else "file"
-    try:
-        fd = open_beneath(root, path, DIRECTORY if kind == "directory" else READ, where)
-    except (FileNotFoundError, NotADirectoryError):
-        raise SystemFailure(f"{where}: the {kind} {path} was not produced") from None
-    try:
-        if kind == "directory":
-            yield from _walk(fd, f"{where}: {path} holds directories more than {MAX_DEPTH} levels deep")
-        else:
-            yield "", _regular(fd, f"{where}: the file {path} was not produced")
-    finally:
-        os.close(fd)
-
-
-def _entries(dir_fd: int, pattern: str | None = None) -> Iterator[tuple[str, int, bool]]:
-    """The directories and regular files in the directory DIR_FD whose names match PATTERN (as glob matched them), in
-    name order, as (name, descriptor, is a directory). Links, FIFOs, sockets, device nodes and names that are not UTF-8
-    (which os.listdir gives surrogate-escaped, and the service could not deliver) are left out, never opened."""
-    for name in sorted(os.listdir(dir_fd)):
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            continue
-        if pattern is not None and not (fnmatch.fnmatchcase(name, pattern)
-                                        and (pattern.startswith(".") or not name.startswith("."))):
-            continue
-        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
-        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-            continue
-        fd = os.open(name, READ, dir_fd=dir_fd)  # and its type checked again: it may have changed since
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
-                os.set_blocking(fd, True)
-                yield name, fd, stat.S_ISDIR(mode)
-        finally:
-            os.close(fd)
-
-
-def _walk(dir_fd: int, too_deep: str, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, int]]:
-    """The regular files under DIR_FD, at most MAX_DEPTH directories down; deeper is a SystemFailure saying TOO_DEEP."""
-    for name, fd, is_dir in _entries(dir_fd):
-        if is_dir:
-            if depth == MAX_DEPTH:
-                raise SystemFailure(too_deep)
-            yield from _walk(fd, too_deep, f"{prefix}{name}/", depth + 1)
-        else:
-            yield prefix + name, fd
-
-
-def _matches(root: str, pattern: str, path_prefix: str, where: str) -> Iterator[tuple[str, int]]:
-    """The regular files a wildcard path names, matched a component at a time as glob did ('*' stays within one, and
-    matches a leading '.' only when the pattern's component starts with one), from its first component that has a
-    wildcard (the directories before it are the output's own: a link there is a SystemFailure)."""
-    names = [name for name in posixpath.normpath(pattern).split("/") if name]
-    fixed = next((k for k, name in enumerate(names) if any(c in name for c in WILDCARD)), len(names) - 1)
-    if len(names) - fixed > MAX_DEPTH:
-        raise SystemFailure(f"{where}: {pattern} has more than {MAX_DEPTH} components after its first wildcard")
-    try:
-        start = open_beneath(root, "/" + "/".join(names[:fixed]), DIRECTORY, where)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    try:
-        for relative, fd in _match(start, names[fixed:]):
-            yield posixpath.relpath(posixpath.join("/", *names[:fixed], relative), posixpath.normpath(path_prefix)), fd
-    finally:
-        os.close(start)
-
-
-def _match(dir_fd: int, patterns: list[str], prefix: str = "") -> Iterator[tuple[str, int]]:
-    for name, fd, is_dir in _entries(dir_fd, patterns[0]):
-        if is_dir and len(patterns) > 1:
-            yield from _match(fd, patterns[1:], f"{prefix}{name}/")
-        elif not is_dir and len(patterns) == 1:
-            yield prefix + name, fd
+    return regular(fd, f"{where}: {path} is not a regular file")
 
 
 def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dict:
@@ -393,7 +206,7 @@ def run(plan_path: str, tar_path: str, log_path: str, *staged_paths: str) -> dic
 
 def main(argv: list[str]) -> int:
     if len(argv) < 3:
-        print("usage: tes_runner.py PLAN OUTPUTS_TAR LOG_JSON [STAGED_INPUT...]", file=sys.stderr)
+        print("usage: tes_runner.pyz PLAN OUTPUTS_TAR LOG_JSON [STAGED_INPUT...]", file=sys.stderr)
         return 2
     result = run(*argv)
     print(json.dumps({"outcome": result["outcome"], "system_logs": result["system_logs"]}))

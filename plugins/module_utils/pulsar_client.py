@@ -5,18 +5,12 @@
 """Jobs sent to a Pulsar endpoint through its broker, the way Galaxy sends them, with Pulsar's own client library.
 
 Galaxy hands Pulsar a job whose inputs Pulsar downloads from, and whose outputs it uploads to, Galaxy's job files
-API (the remote_transfer staging action). JobFilesServer is that API in miniature, serving one job directory on the
-host that submits the job. PulsarJobs submits jobs and collects their status updates.
-
-This file imports neither Ansible nor the collection's other module_utils, so the benchmark scripts can load it on
-its own inside Pulsar's virtualenv.
+API (the remote_transfer staging action); job_files.py is that API in miniature. PulsarJobs submits jobs and
+collects their status updates; run_one sends one job and waits for it.
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import http.server
 import os
 import re
 import shutil
@@ -24,17 +18,12 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.parse
 import uuid
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import kombu_connection, pulsar_client_params
+from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import pulsar_client_params
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
+from ansible_collections.esg.pulsar_network.plugins.module_utils.job_files import JobFilesServer
 
-# kombu alone is enough for queue_figures: Galaxy's health collector uses it in Galaxy's virtualenv, whose
-# pulsar-galaxy-lib (0.15) has no staging.inputs.
-try:
-    import kombu
-except ImportError:
-    kombu = None
 try:
     from pulsar.client.manager import build_client_manager
     from pulsar.client.staging.inputs import CLIENT_INPUT_PATH_TYPES, ClientInput, ClientInputs
@@ -43,7 +32,7 @@ try:
 except ImportError:
     PULSAR_IMPORT_ERROR = traceback.format_exc()
 else:
-    PULSAR_IMPORT_ERROR = None if kombu else "ImportError: No module named 'kombu'"
+    PULSAR_IMPORT_ERROR = None
 
 PLACEHOLDER = re.compile(r"\{(input|output):([^{}]*)\}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -62,12 +51,9 @@ def job_dirs(job_dir: str, create: bool = False) -> dict:
     return dirs
 
 
-class JobError(Exception):
-    """A job that could not be sent or did not finish well; kind is unreachable, refused, no_consumer, failed or timeout."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
+class JobError(BrokerError):
+    """A job that could not be sent or did not finish well: a broker's kind (unreachable, auth_failed, error) or the
+    job's own (no_consumer, failed, timeout)."""
 
 
 def check_file_names(inputs, outputs) -> None:
@@ -90,134 +76,6 @@ def render_command(command: str, inputs: dict, outputs: dict) -> str:
         return files[name]
 
     return PLACEHOLDER.sub(path, command)
-
-
-class _FilesHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "PulsarJobFiles/1"
-
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
-
-    def _path(self):
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        requested = os.path.realpath(query.get("path", [""])[0])
-        root = self.server.root
-        if not requested.startswith(root + os.sep):
-            self._reply(403, b"path outside the job directory\n")
-            return None
-        return requested
-
-    def _reply(self, code, body=b"", length=None):
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body) if length is None else length))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def do_HEAD(self):  # noqa: N802 - http.server's naming
-        path = self._path()
-        if path is None:
-            return
-        if not os.path.isfile(path):
-            self._reply(404)
-            return
-        self._reply(200, length=os.path.getsize(path))
-
-    def do_GET(self):  # noqa: N802
-        path = self._path()
-        if path is None:
-            return
-        if not os.path.isfile(path):
-            self._reply(404, b"no such file\n")
-            return
-        with open(path, "rb") as handle:
-            data = handle.read()
-        self.server.record("GET", path, len(data))
-        self._reply(200, data)
-
-    def do_POST(self):  # noqa: N802
-        path = self._path()
-        if path is None:
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-        parts = [p for p in message.iter_parts() if p.get_param("name", header="content-disposition") == "file"]
-        if not parts:
-            self._reply(400, b"expected a multipart form with a 'file' field\n")
-            return
-        data = parts[0].get_payload(decode=True) or b""
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        self.server.record("POST", path, len(data))
-        self._reply(200, b"{}")
-
-
-class JobFilesServer:
-    """Galaxy's job files API for one directory: GET/HEAD ?path= downloads, POST ?path= (multipart 'file') uploads."""
-
-    def __init__(self, root: str, bind_address: str = "127.0.0.1", port: int = 0, url_host: str | None = None):
-        self.root = os.path.realpath(root)
-        self._server = http.server.ThreadingHTTPServer((bind_address, port), _FilesHandler)
-        self._server.daemon_threads = True
-        self._server.root = self.root
-        self._server.record = self._record
-        self.transfers = []
-        self._lock = threading.Lock()
-        host = url_host or bind_address
-        self.url = f"http://{host}:{self._server.server_address[1]}/api/jobs/files"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="job-files", daemon=True)
-
-    def _record(self, method, path, size):
-        with self._lock:
-            self.transfers.append({"method": method, "path": os.path.relpath(path, self.root), "bytes": size})
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0) -> dict:
-    """Ready messages and consumers of each queue, by passive declares; a missing queue has exists=False."""
-    figures = {}
-    try:
-        with broker_connection(url, ca_file, validate_certs, timeout) as connection:
-            connection.ensure_connection(max_retries=1)
-            for queue in queues:
-                channel = connection.channel()
-                try:
-                    _name, ready, consumers = channel.queue_declare(queue=queue, passive=True)
-                    figures[queue] = {"exists": True, "messages_ready": ready, "consumers": consumers}
-                except connection.channel_errors:
-                    figures[queue] = {"exists": False, "messages_ready": 0, "consumers": 0}
-                finally:
-                    try:
-                        channel.close()
-                    except Exception:  # the broker already closed it after a 404
-                        pass
-    except Exception as err:  # kombu and py-amqp raise many kinds; the first line says what happened
-        raise broker_failure(err) from None
-    return figures
-
-
-def broker_connection(url: str, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0):
-    """A kombu connection to URL's broker, its name checked over TLS (amqp.kombu_connection)."""
-    kombu_url, ssl_options = kombu_connection(url, ca_file, validate_certs)
-    return kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout)
-
-
-def broker_failure(err: Exception) -> JobError:
-    """A kombu or py-amqp failure as a JobError: refused (credentials, vhost, permissions) or unreachable."""
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    kind = "refused" if re.search(r"ACCESS_REFUSED|NOT_ALLOWED|access to vhost|Login was refused", text, re.I) else "unreachable"
-    return JobError(kind, f"broker {kind}: {text}")
 
 
 class _Tool:

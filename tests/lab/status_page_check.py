@@ -1,16 +1,16 @@
 """Load the operators' status page in headless Chromium, as a person would, and print what the page shows as JSON.
 
-  status_page_check.py URL SCREENSHOT
+  python -m tests.lab.status_page_check URL SCREENSHOT   (from the repository root)
 
 The password comes from the environment (STATUS_USER, STATUS_PASSWORD), never the command line; the browser sends it
 as the basic-authentication header. Prints the page's title and heading, the table's header and one list of cells
 per row, and saves a screenshot. Chromium and chromedriver are Debian's (scripts/bootstrap.sh); the lab's certificate
-is checked separately (verify_status_page.yml), so the browser is told to accept it.
+is checked separately (molecule/network/verify_status_page.yml), so the browser is told to accept it.
 """
+import argparse
 import base64
 import json
 import os
-import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -19,8 +19,13 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 
-def main() -> None:
-    url, screenshot = sys.argv[1:3]
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.lab.status_page_check", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url")
+    parser.add_argument("screenshot", help="where to save the screenshot (PNG)")
+    args = parser.parse_args(argv)
+    url, screenshot = args.url, args.screenshot
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--ignore-certificate-errors", "--window-size=1400,600"):
