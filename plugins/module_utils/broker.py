@@ -43,7 +43,15 @@ class BrokerError(Exception):
 def connection(url: str, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0):
     """A kombu connection to URL's broker, the broker's name checked over TLS (amqp.kombu_connection). Not yet open."""
     kombu_url, ssl_options = kombu_connection(url, ca_file, validate_certs)
-    return kombu.Connection(kombu_url, ssl=ssl_options or False, connect_timeout=timeout)
+    scheme, rest = kombu_url.split("://", 1)
+    # The AMQP protocol whatever client library the URL names: py-amqp, which kombu always has.
+    return kombu.Connection(f"pyamqp://{rest}" if scheme.lower() == "librabbitmq" else kombu_url,
+                            ssl=ssl_options or False, connect_timeout=timeout)
+
+
+def connect(conn) -> None:
+    """Open CONN with one attempt, as a check must: kombu's retries would double the wait on a dead broker."""
+    conn.ensure_connection(max_retries=0)
 
 
 def _causes(err: BaseException):
@@ -107,7 +115,7 @@ def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: 
     figures = {}
     try:
         with connection(url, ca_file, validate_certs, timeout) as conn:
-            conn.ensure_connection(max_retries=1)
+            connect(conn)
             for name in queues:
                 channel = conn.channel()
                 try:

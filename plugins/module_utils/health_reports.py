@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import connection, failure, kombu
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import connect, connection, failure, kombu
 from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import HEALTH_QUEUE
 
 QUEUE_ARGUMENTS = {"x-max-length": 1, "x-overflow": "drop-head"}
@@ -24,7 +24,7 @@ def publish_report(url: str, report: dict, ca_file: str | None = None, timeout: 
     """Replace the report waiting on URL's vhost with REPORT. Raises BrokerError when the broker cannot be used."""
     try:
         with connection(url, ca_file, timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1)
+            connect(conn)
             channel = conn.channel()
             channel.queue_declare(queue=HEALTH_QUEUE, durable=True, auto_delete=False, arguments=QUEUE_ARGUMENTS)
             kombu.Producer(channel).publish(report, exchange="", routing_key=HEALTH_QUEUE, serializer="json")
@@ -37,11 +37,11 @@ def peek_report(url: str, ca_file: str | None = None, timeout: float = 10.0) -> 
     reader holds it this instant). Raises BrokerError when the broker cannot be used."""
     try:
         with connection(url, ca_file, timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1)
+            connect(conn)
             channel = conn.channel()
             try:
                 channel.queue_declare(queue=HEALTH_QUEUE, passive=True)
-            except connection.channel_errors:  # never published: no queue yet
+            except conn.channel_errors:  # never published: no queue yet
                 return None
             message = channel.basic_get(queue=HEALTH_QUEUE, no_ack=False)
             if message is None:

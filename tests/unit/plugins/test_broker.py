@@ -110,3 +110,40 @@ def test_a_broker_error_passes_through_and_a_bad_url_names_no_password():
     error = broker.BrokerError("auth_failed", "as it was")
     assert broker.failure(error, URL) is error
     assert "very-secret-pw" not in str(broker.failure(OSError("x"), "not a url very-secret-pw"))
+
+
+def test_a_librabbitmq_url_is_read_with_py_amqp():
+    connection = broker.connection("librabbitmq://site_a:very-secret-pw@127.0.0.1:5672//pulsar/site_a")
+    assert connection.transport_cls == "pyamqp" and connection.virtual_host == "/pulsar/site_a"
+
+
+class _NoQueue(Exception):
+    """What the broker's 404 on a passive declare is to the code under test."""
+
+
+class _StubConnection:
+    """A connection whose broker has no health queue yet."""
+
+    channel_errors = (_NoQueue,)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def ensure_connection(self, max_retries=None):
+        assert max_retries == 0, "a check makes one attempt"
+
+    def channel(self):
+        return self
+
+    def queue_declare(self, queue, passive=False, **_kwargs):
+        raise _NoQueue(queue)
+
+
+def test_an_endpoint_that_never_published_has_no_report(monkeypatch):
+    from ansible_collections.esg.pulsar_network.plugins.module_utils import health_reports  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(health_reports, "connection", lambda *args, **kwargs: _StubConnection())
+    assert health_reports.peek_report(URL) is None

@@ -51,8 +51,8 @@ def write_runner(path: str) -> None:
 
 
 def laid_out(inputs_dir: str) -> bool:
-    """Whether the job's inputs are all written: the plan is written last."""
-    return os.path.exists(os.path.join(inputs_dir, PLAN))
+    """Whether the job's inputs are all written (the plan is written last) with this version's runner."""
+    return all(os.path.exists(os.path.join(inputs_dir, name)) for name in (PLAN, RUNNER))
 
 
 def lay_out(inputs_dir: str, task: dict[str, Any], owner: str, staging: Staging, options: BackendSettings) -> None:
