@@ -17,6 +17,7 @@ The Pulsar job client (pulsar_client.py) adds its own kinds on top (no_consumer,
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import kombu_connection, parse_url
@@ -49,9 +50,16 @@ def connection(url: str, ca_file: str | None = None, validate_certs: bool = True
                             ssl=ssl_options or False, connect_timeout=timeout)
 
 
-def connect(conn) -> None:
-    """Open CONN with one attempt, as a check must: kombu's retries would double the wait on a dead broker."""
-    conn.ensure_connection(max_retries=0)
+@contextlib.contextmanager
+def opened(url: str, ca_file: str | None = None, validate_certs: bool = True, timeout: float = 10.0):
+    """An open connection to URL's broker, for the block's use; whatever fails in the block is a BrokerError.
+    One attempt, as a check must: kombu's retries would double the wait on a dead broker."""
+    try:
+        with connection(url, ca_file, validate_certs, timeout) as conn:
+            conn.ensure_connection(max_retries=0)
+            yield conn
+    except Exception as err:  # kombu and py-amqp raise many kinds: failure() names them
+        raise failure(err, url) from None
 
 
 def _causes(err: BaseException):
@@ -113,26 +121,20 @@ def queue_figures(url: str, queues, ca_file: str | None = None, validate_certs: 
     exist has exists=False. Raises BrokerError."""
     settings = parse_url(url)
     figures = {}
-    try:
-        with connection(url, ca_file, validate_certs, timeout) as conn:
-            connect(conn)
-            for name in queues:
-                channel = conn.channel()
+    with opened(url, ca_file, validate_certs, timeout) as conn:
+        for name in queues:
+            channel = conn.channel()
+            try:
+                _name, ready, consumers = channel.queue_declare(queue=name, passive=True)
+                figures[name] = {"exists": True, "messages_ready": ready, "consumers": consumers}
+            except conn.channel_errors as err:
+                problem = _queue_failure(err, name, settings)
+                if problem:
+                    raise problem from None
+                figures[name] = {"exists": False, "messages_ready": 0, "consumers": 0}
+            finally:
                 try:
-                    _name, ready, consumers = channel.queue_declare(queue=name, passive=True)
-                    figures[name] = {"exists": True, "messages_ready": ready, "consumers": consumers}
-                except conn.channel_errors as err:
-                    problem = _queue_failure(err, name, settings)
-                    if problem:
-                        raise problem from None
-                    figures[name] = {"exists": False, "messages_ready": 0, "consumers": 0}
-                finally:
-                    try:
-                        channel.close()
-                    except Exception:  # the broker already closed it after a 404
-                        pass
-    except BrokerError:
-        raise
-    except Exception as err:  # kombu and py-amqp raise many kinds: failure() names them
-        raise failure(err, url) from None
+                    channel.close()
+                except Exception:  # the broker already closed it after a 404
+                    pass
     return figures

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import connect, connection, failure, kombu
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import kombu, opened
 from ansible_collections.esg.pulsar_network.plugins.module_utils.routing import HEALTH_QUEUE
 
 QUEUE_ARGUMENTS = {"x-max-length": 1, "x-overflow": "drop-head"}
@@ -22,33 +22,25 @@ QUEUE_ARGUMENTS = {"x-max-length": 1, "x-overflow": "drop-head"}
 
 def publish_report(url: str, report: dict, ca_file: str | None = None, timeout: float = 10.0) -> None:
     """Replace the report waiting on URL's vhost with REPORT. Raises BrokerError when the broker cannot be used."""
-    try:
-        with connection(url, ca_file, timeout=timeout) as conn:
-            connect(conn)
-            channel = conn.channel()
-            channel.queue_declare(queue=HEALTH_QUEUE, durable=True, auto_delete=False, arguments=QUEUE_ARGUMENTS)
-            kombu.Producer(channel).publish(report, exchange="", routing_key=HEALTH_QUEUE, serializer="json")
-    except Exception as err:  # kombu and py-amqp raise many kinds: failure() names them
-        raise failure(err, url) from None
+    with opened(url, ca_file, timeout=timeout) as conn:
+        channel = conn.channel()
+        channel.queue_declare(queue=HEALTH_QUEUE, durable=True, auto_delete=False, arguments=QUEUE_ARGUMENTS)
+        kombu.Producer(channel).publish(report, exchange="", routing_key=HEALTH_QUEUE, serializer="json")
 
 
 def peek_report(url: str, ca_file: str | None = None, timeout: float = 10.0) -> dict | None:
     """The report waiting on URL's vhost, left in place; None when the endpoint has published none (or another
     reader holds it this instant). Raises BrokerError when the broker cannot be used."""
-    try:
-        with connection(url, ca_file, timeout=timeout) as conn:
-            connect(conn)
-            channel = conn.channel()
-            try:
-                channel.queue_declare(queue=HEALTH_QUEUE, passive=True)
-            except conn.channel_errors:  # never published: no queue yet
-                return None
-            message = channel.basic_get(queue=HEALTH_QUEUE, no_ack=False)
-            if message is None:
-                return None
-            channel.basic_reject(message.delivery_tag, requeue=True)
-    except Exception as err:
-        raise failure(err, url) from None
+    with opened(url, ca_file, timeout=timeout) as conn:
+        channel = conn.channel()
+        try:
+            channel.queue_declare(queue=HEALTH_QUEUE, passive=True)
+        except conn.channel_errors:  # never published: no queue yet
+            return None
+        message = channel.basic_get(queue=HEALTH_QUEUE, no_ack=False)
+        if message is None:
+            return None
+        channel.basic_reject(message.delivery_tag, requeue=True)
     try:
         report = json.loads(message.body)
     except ValueError:

@@ -21,7 +21,7 @@ import traceback
 import uuid
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import pulsar_client_params
-from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import BrokerError
+from ansible_collections.esg.pulsar_network.plugins.module_utils.broker import KOMBU_IMPORT_ERROR, BrokerError
 from ansible_collections.esg.pulsar_network.plugins.module_utils.job_files import JobFilesServer
 
 try:
@@ -32,7 +32,7 @@ try:
 except ImportError:
     PULSAR_IMPORT_ERROR = traceback.format_exc()
 else:
-    PULSAR_IMPORT_ERROR = None
+    PULSAR_IMPORT_ERROR = KOMBU_IMPORT_ERROR  # its AMQP transport, and the queue check before sending
 
 PLACEHOLDER = re.compile(r"\{(input|output):([^{}]*)\}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -145,5 +145,5 @@ class _StubConnection:
 def test_an_endpoint_that_never_published_has_no_report(monkeypatch):
     from ansible_collections.esg.pulsar_network.plugins.module_utils import health_reports  # pylint: disable=import-outside-toplevel
 
-    monkeypatch.setattr(health_reports, "connection", lambda *args, **kwargs: _StubConnection())
+    monkeypatch.setattr(broker, "connection", lambda *args, **kwargs: _StubConnection())
     assert health_reports.peek_report(URL) is None
