@@ -15,7 +15,7 @@ export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help bootstrap collection lab-host node-image lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
+.PHONY: help bootstrap collection lab-host lab-images lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge \
 	bench-network-routing bench-tes-list bench-tes-network
 
@@ -33,8 +33,8 @@ lab-host: bootstrap ## podman settings, the Debian 13 lab image and the scenario
 	@scripts/lab-image.sh
 	@scripts/lab-volumes.sh
 
-node-image: collection lab-host ## bake the endpoint node image (install phases of htcondor, pulsar, cvmfs; podman commit)
-	@scripts/node-image.sh
+lab-images: collection lab-host ## bake the lab's images: endpoint nodes (htcondor, pulsar, cvmfs) and the Galaxy host (install phases; podman commit)
+	@scripts/lab-images.sh
 
 lab: collection lab-host ## main job: the lab network (two endpoints, the second joined by onboarding), then jobs through it
 	ansible-playbook -i inventories/lab scripts/lab-containers.yml
@@ -70,10 +70,10 @@ integration: collection ## tests that run ansible-playbook on the installed role
 sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 	scripts/sanity.sh
 
-molecule: collection lab-host node-image ## every molecule scenario; network in the background beside the others (SCENARIOS=... to pick)
+molecule: collection lab-host lab-images ## every molecule scenario; network in the background beside the others (SCENARIOS=... to pick)
 	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) scripts/molecule-all.sh $(filter-out network,$(SCENARIOS))
 
-faults: collection lab-host ## the fault matrix on the network scenario (converged if it is not), table in docs/reliability.md
+faults: collection lab-host lab-images ## the fault matrix on the network scenario (converged if it is not), table in docs/reliability.md
 	molecule converge -s network
 	molecule side-effect -s network
 
@@ -85,7 +85,7 @@ docs: collection ## render the docs as HTML with antsibull-docs and Sphinx; any 
 
 # The network scenario starts first and runs in the background beside all the rest (scripts/beside-network.sh).
 # `make`, not $(MAKE): GNU make runs a line with $(MAKE) even under `make -n`, which would start the scenarios.
-test: collection lab-host ## everything CI runs
+test: collection lab-host lab-images ## everything CI runs
 	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) make check integration sanity package docs molecule \
 	  SCENARIOS="$(filter-out network,$(SCENARIOS))"
 
@@ -103,7 +103,7 @@ bench-rabbitmq-queues: collection lab-host ## benchmark rabbitmq_queue_info, 10/
 bench-pulsar-endpoint: lab ## benchmark no-op jobs through Pulsar vs condor_submit (median of 10) and 50 jobs at once
 	python tests/benchmarks/pulsar_endpoint_jobs.py
 
-bench-endpoint-converge: collection lab-host node-image ## time the endpoint converge and its re-run, from bare containers and from the node image
+bench-endpoint-converge: collection lab-host lab-images ## time the endpoint converge and its re-run, from bare containers and from the node image
 	python tests/benchmarks/endpoint_converge.py --nodes bare,baked
 
 bench-galaxy-network: lab ## benchmark a Galaxy job through Pulsar vs the same tool on Galaxy's local runner (median of 5)
@@ -112,16 +112,16 @@ bench-galaxy-network: lab ## benchmark a Galaxy job through Pulsar vs the same t
 bench-lab-connection: collection lab-host ## time no-op tasks on a lab container over the podman connection and over SSH
 	python tests/benchmarks/lab_connection.py
 
-bench-network-converge: collection lab-host ## time the network scenario's converge from bare containers and its re-run
+bench-network-converge: collection lab-host lab-images ## time the network scenario's converge (from the lab's images) and its re-run
 	python tests/benchmarks/endpoint_converge.py --scenario network
 
 bench-tes-list: bootstrap ## the TES service's GET /tasks with 10,000 tasks in its store (SQLite, PostgreSQL): page latency and memory
 	python tests/benchmarks/tes_list.py
 
-bench-tes-network: collection lab-host node-image ## TES on the tes scenario: echo latency against pulsar_job, 200 tasks at once
+bench-tes-network: collection lab-host lab-images ## TES on the tes scenario: echo latency against pulsar_job, 200 tasks at once
 	molecule converge -s tes
 	python tests/benchmarks/tes_network.py
 
-bench-network-routing: collection lab-host ## a burst of 20 jobs on two endpoints against one, and the failover time
+bench-network-routing: collection lab-host lab-images ## a burst of 20 jobs on two endpoints against one, and the failover time
 	molecule create -s network && molecule prepare -s network && molecule converge -s network
 	python tests/benchmarks/network_routing.py; rc=$$?; molecule destroy -s network; exit $$rc

@@ -3,7 +3,7 @@
 Runs molecule's own steps for the scenario (destroy, create, prepare, then converge and idempotence timed) and prints
 the wall times; destroys the scenario afterwards. `make bench-endpoint-converge` and `make bench-network-converge`
 run it. For the endpoint scenario, `--nodes bare,baked` measures both kinds of node in one run: bare lab containers
-with a full converge, and the baked node image (scripts/node-image.sh) with the install phases skipped.
+with a full converge, and the baked node image (scripts/lab-images.sh) with the install phases skipped.
 """
 import argparse
 import json
