@@ -85,7 +85,7 @@ docs: collection ## render the docs as HTML with antsibull-docs and Sphinx; any 
 
 # The network scenario starts first and runs in the background beside all the rest (scripts/beside-network.sh).
 # `make`, not $(MAKE): GNU make runs a line with $(MAKE) even under `make -n`, which would start the scenarios.
-test: collection lab-host lab-images ## everything CI runs
+test: collection lab-host ## everything CI runs
 	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) make check integration sanity package docs molecule \
 	  SCENARIOS="$(filter-out network,$(SCENARIOS))"
 

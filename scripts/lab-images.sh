@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${LAB_IMAGE:-localhost/pulsar-network-lab:trixie}
+# `make test` bakes beside the network scenario and again before the other scenarios: the second waits for the first,
+# then finds the images baked.
+mkdir -p .build
+exec 9> .build/lab-images.lock
+flock 9
 builder=
 trap '[[ -z $builder ]] || podman rm -f "$builder" > /dev/null 2>&1 || true' EXIT
 
