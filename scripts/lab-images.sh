@@ -53,5 +53,5 @@ bake "${NODE_IMAGE:-localhost/pulsar-network-node:trixie}" \
   "playbooks/node_image.yml roles/common roles/htcondor roles/pulsar roles/cvmfs" esg.pulsar_network.node_image \
   -e node_image_hosts=all -e cvmfs_package_source=none --tags htcondor_install,pulsar_install,cvmfs_install
 bake "${GALAXY_IMAGE:-localhost/pulsar-network-galaxy:trixie}" \
-  "scripts/lab-galaxy-image.yml molecule/network/tasks/toolshed_install.yml roles/common roles/usegalaxy_replica" \
+  "scripts/lab-galaxy-image.yml molecule/network/vars/toolshed.yml molecule/network/tasks/toolshed_install.yml roles/common roles/usegalaxy_replica" \
   scripts/lab-galaxy-image.yml --tags usegalaxy_replica_install
