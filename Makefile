@@ -70,7 +70,8 @@ integration: collection ## tests that run ansible-playbook on the installed role
 sanity: bootstrap ## ansible-test sanity (in its own virtualenvs)
 	scripts/sanity.sh
 
-molecule: collection lab-host lab-images ## every molecule scenario; network in the background beside the others (SCENARIOS=... to pick)
+molecule: collection lab-host ## every molecule scenario; network in the background beside the others (SCENARIOS=... to pick)
+	scripts/lab-images.sh node
 	$(if $(filter network,$(SCENARIOS)),scripts/beside-network.sh) scripts/molecule-all.sh $(filter-out network,$(SCENARIOS))
 
 faults: collection lab-host lab-images ## the fault matrix on the network scenario (converged if it is not), table in docs/reliability.md
@@ -103,7 +104,8 @@ bench-rabbitmq-queues: collection lab-host ## benchmark rabbitmq_queue_info, 10/
 bench-pulsar-endpoint: lab ## benchmark no-op jobs through Pulsar vs condor_submit (median of 10) and 50 jobs at once
 	python tests/benchmarks/pulsar_endpoint_jobs.py
 
-bench-endpoint-converge: collection lab-host lab-images ## time the endpoint converge and its re-run, from bare containers and from the node image
+bench-endpoint-converge: collection lab-host ## time the endpoint converge and its re-run, from bare containers and from the node image
+	scripts/lab-images.sh node
 	python tests/benchmarks/endpoint_converge.py --nodes bare,baked
 
 bench-galaxy-network: lab ## benchmark a Galaxy job through Pulsar vs the same tool on Galaxy's local runner (median of 5)
@@ -118,7 +120,8 @@ bench-network-converge: collection lab-host lab-images ## time the network scena
 bench-tes-list: bootstrap ## the TES service's GET /tasks with 10,000 tasks in its store (SQLite, PostgreSQL): page latency and memory
 	python tests/benchmarks/tes_list.py
 
-bench-tes-network: collection lab-host lab-images ## TES on the tes scenario: echo latency against pulsar_job, 200 tasks at once
+bench-tes-network: collection lab-host ## TES on the tes scenario: echo latency against pulsar_job, 200 tasks at once
+	scripts/lab-images.sh node
 	molecule converge -s tes
 	python tests/benchmarks/tes_network.py
 
