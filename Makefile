@@ -17,7 +17,7 @@ SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule
 
 .PHONY: help bootstrap collection lab-host lab-images lab lab-destroy check lint unit integration sanity package docs molecule faults test bench-htcondor-pool bench-rabbitmq-queues \
 	bench-pulsar-endpoint bench-endpoint-converge bench-lab-connection bench-galaxy-network bench-network-converge \
-	bench-network-routing bench-tes-list bench-tes-network
+	bench-network-routing bench-tes-list bench-tes-network bench-tpv-lint
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -128,3 +128,7 @@ bench-tes-network: collection lab-host ## TES on the tes scenario: echo latency 
 bench-network-routing: collection lab-host lab-images ## a burst of 20 jobs on two endpoints against one, and the failover time
 	molecule create -s network && molecule prepare -s network && molecule converge -s network
 	python tests/benchmarks/network_routing.py; rc=$$?; molecule destroy -s network; exit $$rc
+
+bench-tpv-lint: collection lab-host ## tpv lint on a new Galaxy host with the role's mypy settings and with mypy's defaults
+	scripts/lab-images.sh galaxy
+	python tests/benchmarks/tpv_lint.py
