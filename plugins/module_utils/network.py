@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import UrlError, parse_url
 from ansible_collections.esg.pulsar_network.plugins.module_utils.secrets import secret_problem
+from ansible_collections.esg.pulsar_network.plugins.module_utils.tool_containers import RUNTIMES
 
 
 def _present(items: list[dict]) -> list[dict]:
@@ -113,7 +114,9 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 #   galaxy_servers: [{name: usegalaxy_eu}, ...]
 #   endpoints:
 #     - {name: site_a, password: VAULTED, galaxy_servers: [usegalaxy_eu], staging_root: /srv/pulsar/staging,
-#        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], state: present}
+#        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], container_runtime: podman, state: present}
+#   containers:   # the network's job images (module_utils/tool_containers.py): what each provides
+#     - {image: registry.example.org/tools/samtools:1.21, provides: [samtools=1.21]}
 #
 # state: present, draining (offboarding: its vhosts, users, Pulsar services and Galaxy runners stay so that running
 # jobs finish, but no Galaxy routes a new job there) or absent (all of them removed).
@@ -127,7 +130,7 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 # the provider's join file carries it, since its head serves every client of the endpoint.
 
 ENDPOINT_DEFAULTS = {"staging_root": "/srv/pulsar/staging", "manager": "production", "cores": 1, "mem": 4, "gpus": 0,
-                     "tags": [], "state": "present"}
+                     "tags": [], "container_runtime": "none", "state": "present"}
 STATES = ("present", "draining", "absent")
 
 
@@ -206,7 +209,7 @@ def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
     return [{"name": endpoint["name"], "amqp_url": _url(network, endpoint, galaxy_name), "manager": endpoint["manager"],
              "jobs_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy_name}", "cores": endpoint["cores"],
              "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"],
-             "draining": endpoint["state"] == "draining"}
+             "container_runtime": endpoint["container_runtime"], "draining": endpoint["state"] == "draining"}
             for endpoint in _endpoints(network)
             if endpoint["state"] != "absent" and galaxy_name in endpoint["galaxy_servers"]]
 
@@ -247,4 +250,33 @@ def description_problems(network: dict) -> list[str]:
         weak = "" if endpoint["state"] == "absent" else secret_problem("password", endpoint.get("password"))
         if weak:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')}: the {weak}")
+        if endpoint["container_runtime"] not in RUNTIMES:
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: container_runtime must be one of "
+                            f"{', '.join(RUNTIMES)}")
+    return problems + containers_problems(network.get("containers"))
+
+
+# An image as podman, docker and apptainer's docker:// read one: [REGISTRY[:PORT]/]PATH[:TAG][@DIGEST], nothing else.
+IMAGE = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._/-]*[a-z0-9])?)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+PROVIDED = r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*(=[A-Za-z0-9_][A-Za-z0-9_.+-]*)?$"
+
+
+def containers_problems(containers) -> list[str]:
+    """What makes pulsar_network.containers unusable: a list of {image, provides: [NAME or NAME=VERSION, ...]}."""
+    if containers is None:
+        return []
+    if not isinstance(containers, list):
+        return ["pulsar_network.containers must be a list of {image, provides}"]
+    problems = []
+    for index, entry in enumerate(containers):
+        where = f"pulsar_network.containers[{index}]"
+        if not isinstance(entry, dict) or sorted(entry) != ["image", "provides"]:
+            problems.append(f"{where} must have exactly image and provides")
+            continue
+        if not isinstance(entry["image"], str) or not re.match(IMAGE, entry["image"]):
+            problems.append(f"{where}.image is not an image reference ([REGISTRY/]NAME[:TAG]): {entry['image']!r}")
+        provides = entry["provides"]
+        if not isinstance(provides, list) or not provides or not all(isinstance(p, str) and re.match(PROVIDED, p)
+                                                                      for p in provides):
+            problems.append(f"{where}.provides must list requirements as NAME or NAME=VERSION: {provides!r}")
     return problems

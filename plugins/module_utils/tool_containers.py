@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: ESG Pulsar Network engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which container a Galaxy tool's job runs in on the network's endpoints, decided when Galaxy routes the job.
+
+A tool that needs software (a package <requirement>) or names a <container> runs in a container, on an endpoint whose
+container runtime is podman or apptainer (pulsar_network endpoints' container_runtime). Its image is, in order:
+  1. the tool's own <container>, which Galaxy's explicit resolver finds on the destination;
+  2. the network's images (pulsar_network.containers, each image with the requirements it provides), the first that
+     provides every package requirement of the tool: given to the destination as docker_container_id_override (podman)
+     and singularity_container_id_override (apptainer, which runs a registry's image as docker://IMAGE).
+A tool that needs software and has neither is refused at routing with a reason the user reads, never run bare.
+
+TPV's rule in usegalaxy_replica's tpv.yml calls place(); usegalaxy_replica writes the images to a JSON file beside
+Galaxy's settings. Standard library only, like routing.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+# The TPV tag of every destination that runs containers; a tool that needs one requires it.
+CONTAINERS_TAG = "pulsar_network_containers"
+RUNTIMES = ("none", "podman", "apptainer")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Requirement":
+        """NAME or NAME=VERSION, as pulsar_network.containers[].provides lists them."""
+        name, _, version = str(text).partition("=")
+        return cls(name.strip(), version.strip() or None)
+
+    def covers(self, needed: "Requirement") -> bool:
+        """A provided requirement without a version covers every version of its package."""
+        return self.name == needed.name and (self.version is None or self.version == needed.version)
+
+    def __str__(self) -> str:
+        return self.name if self.version is None else f"{self.name} {self.version}"
+
+
+def package_requirements(tool) -> list[Requirement]:
+    """The package requirements of a Galaxy tool (its ToolRequirements), in the tool's order."""
+    return [Requirement(r.name, r.version) for r in getattr(tool, "requirements", None) or []
+            if getattr(r, "type", "package") == "package"]
+
+
+def needs_container(tool) -> bool:
+    return bool(getattr(tool, "containers", None)) or bool(package_requirements(tool))
+
+
+def image_for(needed: list[Requirement], images: list[dict]) -> str | None:
+    """The first image whose provides cover every requirement in NEEDED."""
+    for entry in images:
+        provided = [Requirement.parse(item) for item in entry.get("provides") or []]
+        if all(any(p.covers(n) for p in provided) for n in needed):
+            return entry["image"]
+    return None
+
+
+_images_cache: dict[str, tuple[float, list[dict]]] = {}
+
+
+def read_images(path: str) -> list[dict]:
+    """The network's images as usegalaxy_replica wrote them, read again only when the file changes."""
+    mtime = os.stat(path).st_mtime
+    cached = _images_cache.get(path)
+    if cached is None or cached[0] != mtime:
+        with open(path, encoding="utf-8") as handle:
+            cached = (mtime, json.load(handle)["images"])
+        _images_cache[path] = cached
+    return cached[1]
+
+
+class NoContainer(Exception):
+    """A tool needs software and no container has it: the reason, for the user."""
+
+
+def refusal(tool, needed: list[Requirement]) -> str:
+    return (f"{getattr(tool, 'name', None) or tool.id} needs {', '.join(map(str, needed))}, and no container on this "
+            "Galaxy's network provides it: the tool was not run. An operator adds an image that provides it to "
+            "pulsar_network.containers.")
+
+
+def container_params(tool, images: list[dict]) -> dict:
+    """The destination parameters that put TOOL's job in its container; {} when Galaxy's resolvers find it (a tool
+    with its own <container>) or the tool needs none. NoContainer when it needs one and none provides its software."""
+    if not needs_container(tool) or getattr(tool, "containers", None):
+        return {}
+    needed = package_requirements(tool)
+    image = image_for(needed, images)
+    if image is None:
+        raise NoContainer(refusal(tool, needed))
+    return {"docker_container_id_override": image, "singularity_container_id_override": f"docker://{image}"}
+
+
+def place(entity, tool, path: str):
+    """TPV's rule: the job's container on the destination, or Galaxy's JobMappingException with the reason."""
+    try:
+        params = container_params(tool, read_images(path))
+    except NoContainer as error:
+        from galaxy.jobs.mapper import JobMappingException  # only inside Galaxy's handlers
+        raise JobMappingException(str(error)) from None
+    entity.params = {**(entity.params or {}), **params}
+    return entity
