@@ -16,7 +16,7 @@ import re
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import UrlError, parse_url
 from ansible_collections.esg.pulsar_network.plugins.module_utils.secrets import secret_problem
-from ansible_collections.esg.pulsar_network.plugins.module_utils.tool_containers import RUNTIMES
+from ansible_collections.esg.pulsar_network.plugins.module_utils.tool_containers import RUNTIMES, destination_params
 
 
 def _present(items: list[dict]) -> list[dict]:
@@ -209,7 +209,8 @@ def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
     return [{"name": endpoint["name"], "amqp_url": _url(network, endpoint, galaxy_name), "manager": endpoint["manager"],
              "jobs_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy_name}", "cores": endpoint["cores"],
              "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"],
-             "container_runtime": endpoint["container_runtime"], "draining": endpoint["state"] == "draining"}
+             "container_params": destination_params(endpoint["container_runtime"]),
+             "draining": endpoint["state"] == "draining"}
             for endpoint in _endpoints(network)
             if endpoint["state"] != "absent" and galaxy_name in endpoint["galaxy_servers"]]
 

@@ -25,6 +25,25 @@ from dataclasses import dataclass
 # The TPV tag of every destination that runs containers; a tool that needs one requires it.
 CONTAINERS_TAG = "pulsar_network_containers"
 RUNTIMES = ("none", "podman", "apptainer")
+# The pulsar role installs it on execute nodes (__pulsar_job_podman in roles/pulsar/vars/main.yml).
+PODMAN_COMMAND = "/usr/local/bin/pulsar-network-podman"
+# A job's directories as Pulsar lays them out on the endpoint, and nothing of the Galaxy host's (its root, tool data).
+VOLUMES = "$job_directory:ro,$tool_directory:ro,$job_directory/outputs:rw,$working_directory:rw"
+# Galaxy's mulled images on CVMFS, which Galaxy's own resolver looks in for an endpoint that runs Apptainer.
+CVMFS_IMAGES = "/cvmfs/singularity.galaxyproject.org/all"
+
+
+def destination_params(runtime: str) -> dict:
+    """The Galaxy destination parameters that run an endpoint's container jobs with RUNTIME. podman is rootless (its
+    root is the job's user, so Galaxy sets no --user) and without a network; Apptainer resolves images from CVMFS."""
+    if runtime == "podman":
+        return {"docker_enabled": True, "docker_cmd": PODMAN_COMMAND, "docker_set_user": "", "docker_net": "none",
+                "docker_volumes": VOLUMES}
+    if runtime == "apptainer":
+        return {"singularity_enabled": True, "singularity_volumes": VOLUMES,
+                "container_resolvers": [{"type": "explicit_singularity"},
+                                        {"type": "cached_mulled_singularity", "cache_directory": CVMFS_IMAGES}]}
+    return {}
 
 
 @dataclass(frozen=True)

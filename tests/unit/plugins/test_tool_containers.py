@@ -2,13 +2,17 @@
 the description's images and runtimes (module_utils/network.py)."""
 import json
 import os
+import pathlib
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import network
 from ansible_collections.esg.pulsar_network.plugins.module_utils.tool_containers import (
-    NoContainer, Requirement, container_params, image_for, needs_container, read_images)
+    CVMFS_IMAGES, PODMAN_COMMAND, NoContainer, Requirement, container_params, image_for, needs_container, read_images)
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 SAMTOOLS = "registry.lab:5000/lab/samtools:1.21"
 ALIGN = "registry.lab:5000/lab/align:1"
@@ -72,10 +76,23 @@ def description(**extra):
 
 
 def test_an_endpoint_runs_no_containers_unless_it_says_which_runtime():
-    assert network.galaxy_endpoints(description(), "g")[0]["container_runtime"] == "none"
+    assert network.galaxy_endpoints(description(), "g")[0]["container_params"] == {}
     podman = description(endpoint={"container_runtime": "podman"})
-    assert network.galaxy_endpoints(podman, "g")[0]["container_runtime"] == "podman"
+    params = network.galaxy_endpoints(podman, "g")[0]["container_params"]
+    assert params["docker_enabled"] is True and params["docker_cmd"] == PODMAN_COMMAND
+    assert params["docker_set_user"] == "" and params["docker_net"] == "none"
     assert network.description_problems(podman) == []
+
+
+def test_apptainer_endpoints_resolve_galaxys_images_on_cvmfs():
+    params = network.galaxy_endpoints(description(endpoint={"container_runtime": "apptainer"}), "g")[0]["container_params"]
+    assert params["singularity_enabled"] is True
+    assert {"type": "cached_mulled_singularity", "cache_directory": CVMFS_IMAGES} in params["container_resolvers"]
+
+
+def test_galaxy_and_the_pulsar_role_name_the_same_podman_command():
+    pulsar_vars = yaml.safe_load((ROOT / "roles/pulsar/vars/main.yml").read_text())
+    assert pulsar_vars["__pulsar_job_podman"] == PODMAN_COMMAND
 
 
 @pytest.mark.parametrize("containers, problem", [
