@@ -277,7 +277,7 @@ def containers_problems(containers) -> list[str]:
         if not isinstance(entry["image"], str) or not re.match(IMAGE, entry["image"]):
             problems.append(f"{where}.image is not an image reference ([REGISTRY/]NAME[:TAG]): {entry['image']!r}")
         provides = entry["provides"]
-        if not isinstance(provides, list) or not provides or not all(isinstance(p, str) and re.match(PROVIDED, p)
-                                                                      for p in provides):
+        well_formed = isinstance(provides, list) and all(isinstance(p, str) and re.match(PROVIDED, p) for p in provides)
+        if not provides or not well_formed:
             problems.append(f"{where}.provides must list requirements as NAME or NAME=VERSION: {provides!r}")
     return problems

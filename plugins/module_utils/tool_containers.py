@@ -54,7 +54,7 @@ class Requirement:
     @classmethod
     def parse(cls, text: str) -> "Requirement":
         """NAME or NAME=VERSION, as pulsar_network.containers[].provides lists them."""
-        name, _, version = str(text).partition("=")
+        name, version = (str(text).split("=", 1) + [""])[:2]
         return cls(name.strip(), version.strip() or None)
 
     def covers(self, needed: "Requirement") -> bool:
