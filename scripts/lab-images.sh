@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bake the lab's images from the lab image: a container runs the install phases of the roles a host serves, then
 # podman commit. An image is baked again only when the lab image or its inputs change.
-#   scripts/lab-images.sh [node] [galaxy]   (both when none is named)
+#   scripts/lab-images.sh [node] [galaxy] [bio]   (all three when none is named)
 #   node    localhost/pulsar-network-node:trixie    an endpoint node: htcondor, pulsar, cvmfs (playbooks/node_image.yml)
 #   galaxy  localhost/pulsar-network-galaxy:trixie  the network scenario's Galaxy host: usegalaxy_replica and the lab's
 #                                                   Tool Shed (scripts/lab-galaxy-image.yml), after a dry run of it
@@ -84,7 +84,7 @@ bake_job_image() {
 }
 
 kinds=("$@")
-(( ${#kinds[@]} )) || kinds=(node galaxy)
+(( ${#kinds[@]} )) || kinds=(node galaxy bio)
 for kind in "${kinds[@]}"; do
   case $kind in
     # No CVMFS package is reachable from the lab (docs/lab.md): the node image carries autofs and the settings only.

@@ -2,14 +2,17 @@
 single-end reads sampled from it with a few substitutions (FASTQ, Sanger qualities). The same seed gives the same
 bytes, so a run outside Galaxy on the same files is the ground truth for the tools' outputs.
 
-  python -m tests.lab.bio_data OUTDIR [--length N] [--reads N] [--seed N]
-writes OUTDIR/reference.fa and OUTDIR/reads.fastq and prints their paths and sizes as JSON.
+  python -m tests.lab.bio_data OUTDIR [--length N] [--reads N] [--seed N] [--outside-galaxy IMAGE]
+writes OUTDIR/reference.fa and OUTDIR/reads.fastq and prints their paths and sizes as JSON. With --outside-galaxy, it
+also runs the lab's workflow on them in IMAGE with podman, as Galaxy's tools run it (molecule/network/files/toolshed_bio),
+and writes its outputs to OUTDIR/outside/: the ground truth for Galaxy's.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import random
+import subprocess
 from pathlib import Path
 
 BASES = "ACGT"
@@ -50,6 +53,24 @@ def write(outdir: Path, length: int, count: int, read_length: int, seed: int) ->
     return {name: {"path": str(path), "bytes": path.stat().st_size} for name, path in paths.items()}
 
 
+# The commands of pn_bwa_mem, pn_samtools_sort and pn_samtools_flagstat, on the same file names.
+WORKFLOW = """set -e
+mkdir -p outside && cd outside
+ln -sf ../reference.fa reference.fa && ln -sf ../reads.fastq reads.fastq
+bwa index reference.fa 2> index.log
+bwa mem -t 1 reference.fa reads.fastq > alignments.sam 2> mem.log
+samtools sort --no-PG -@ 0 -O bam -o sorted.bam alignments.sam
+samtools flagstat sorted.bam > counts.txt
+"""
+
+
+def outside_galaxy(outdir: Path, image: str) -> dict:
+    """Run WORKFLOW in IMAGE on OUTDIR's files, without a network; return the outputs' paths."""
+    subprocess.run(["podman", "run", "--rm", "--network", "none", "-v", f"{outdir.resolve()}:/data", "-w", "/data",
+                    image, "sh", "-c", WORKFLOW], check=True)
+    return {name: str(outdir / "outside" / name) for name in ("alignments.sam", "sorted.bam", "counts.txt")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path)
@@ -57,8 +78,12 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=2_000)
     parser.add_argument("--read-length", type=int, default=100)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--outside-galaxy", metavar="IMAGE", help="run the workflow on the data in IMAGE")
     args = parser.parse_args()
-    print(json.dumps(write(args.outdir, args.length, args.reads, args.read_length, args.seed)))
+    written = write(args.outdir, args.length, args.reads, args.read_length, args.seed)
+    if args.outside_galaxy:
+        written["outside"] = outside_galaxy(args.outdir, args.outside_galaxy)
+    print(json.dumps(written))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The lab's sequencing data (tests/lab/bio_data.py): the same seed gives the same bytes, and the reads come from
 the reference."""
 import random
+from xml.etree import ElementTree
 from pathlib import Path
 
 from tests.lab import bio_data
@@ -28,3 +29,22 @@ def test_the_reference_is_fasta_with_short_lines(tmp_path):
     files = bio_data.write(tmp_path, 130, 1, 50, seed=1)
     lines = Path(files["reference"]["path"]).read_text().splitlines()
     assert lines[0] == ">chr_lab" and [len(line) for line in lines[1:]] == [60, 60, 10]
+
+
+# The files each tool's job reads and writes, as the workflow outside Galaxy names them.
+FILES = {"pn_bwa_mem": {"output": "alignments.sam"},
+         "pn_samtools_sort": {"input": "alignments.sam", "output": "sorted.bam"},
+         "pn_samtools_flagstat": {"input": "sorted.bam", "output": "counts.txt"}}
+WRAPPERS = Path(__file__).resolve().parents[2] / "molecule/network/files/toolshed_bio"
+
+
+def test_the_workflow_outside_galaxy_runs_the_wrappers_own_commands():
+    for tool, files in FILES.items():
+        command = ElementTree.parse(WRAPPERS / f"{tool}.xml").getroot().findtext("command")
+        programs = [line.strip().removesuffix("&&").strip() for line in command.splitlines()
+                    if line.strip().startswith(("bwa ", "samtools "))]
+        assert programs, tool
+        for line in programs:
+            for name, path in files.items():
+                line = line.replace(f"'${name}'", path)
+            assert line in bio_data.WORKFLOW.splitlines(), (tool, line)
