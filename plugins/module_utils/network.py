@@ -117,6 +117,7 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 #        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], container_runtime: podman, state: present}
 #   containers:   # the network's job images (module_utils/tool_containers.py): what each provides
 #     - {image: registry.example.org/tools/samtools:1.21, provides: [samtools=1.21]}
+#   node_software: [coreutils]   # what every execute node has without a container (default: coreutils)
 #
 # state: present, draining (offboarding: its vhosts, users, Pulsar services and Galaxy runners stay so that running
 # jobs finish, but no Galaxy routes a new job there) or absent (all of them removed).
@@ -254,7 +255,8 @@ def description_problems(network: dict) -> list[str]:
         if endpoint["container_runtime"] not in RUNTIMES:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')}: container_runtime must be one of "
                             f"{', '.join(RUNTIMES)}")
-    return problems + containers_problems(network.get("containers"))
+    return (problems + containers_problems(network.get("containers"))
+            + node_software_problems(network.get("node_software")))
 
 
 # An image as podman, docker and apptainer's docker:// read one: [REGISTRY[:PORT]/]PATH[:TAG][@DIGEST], nothing else.
@@ -276,8 +278,16 @@ def containers_problems(containers) -> list[str]:
             continue
         if not isinstance(entry["image"], str) or not re.match(IMAGE, entry["image"]):
             problems.append(f"{where}.image is not an image reference ([REGISTRY/]NAME[:TAG]): {entry['image']!r}")
-        provides = entry["provides"]
-        well_formed = isinstance(provides, list) and all(isinstance(p, str) and re.match(PROVIDED, p) for p in provides)
-        if not provides or not well_formed:
-            problems.append(f"{where}.provides must list requirements as NAME or NAME=VERSION: {provides!r}")
+        if not entry["provides"] or not requirements_listed(entry["provides"]):
+            problems.append(f"{where}.provides must list requirements as NAME or NAME=VERSION: {entry['provides']!r}")
     return problems
+
+
+def requirements_listed(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and re.match(PROVIDED, item) for item in value)
+
+
+def node_software_problems(node_software) -> list[str]:
+    if node_software is None or requirements_listed(node_software):
+        return []
+    return [f"pulsar_network.node_software must list requirements as NAME or NAME=VERSION: {node_software!r}"]

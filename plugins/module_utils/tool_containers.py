@@ -4,16 +4,18 @@
 
 """Which container a Galaxy tool's job runs in on the network's endpoints, decided when Galaxy routes the job.
 
-A tool that needs software (a package <requirement>) or names a <container> runs in a container, on an endpoint whose
-container runtime is podman or apptainer (pulsar_network endpoints' container_runtime). Its image is, in order:
+A tool that needs software its endpoints' nodes lack (a package <requirement> that the network's node_software does not
+cover) or names a <container> runs in a container, on an endpoint whose container runtime is podman or apptainer
+(pulsar_network endpoints' container_runtime). node_software is what every execute node has without one: by default
+Debian's coreutils, which Galaxy's bundled text tools (Concatenate, Show beginning) require and have always run with. Its image is, in order:
   1. the tool's own <container>, which Galaxy's explicit resolver finds on the destination;
   2. the network's images (pulsar_network.containers, each image with the requirements it provides), the first that
      provides every package requirement of the tool: given to the destination as docker_container_id_override (podman)
      and singularity_container_id_override (apptainer, which runs a registry's image as docker://IMAGE).
 A tool that needs software and has neither is refused at routing with a reason the user reads, never run bare.
 
-TPV's rule in usegalaxy_replica's tpv.yml calls place(); usegalaxy_replica writes the images to a JSON file beside
-Galaxy's settings. Standard library only, like routing.py.
+TPV's rules in usegalaxy_replica's tpv.yml call runs_in_container() and place(); usegalaxy_replica writes the images and
+node_software to a JSON file beside Galaxy's settings. Standard library only, like routing.py.
 """
 
 from __future__ import annotations
@@ -71,30 +73,44 @@ def package_requirements(tool) -> list[Requirement]:
             if getattr(r, "type", "package") == "package"]
 
 
-def needs_container(tool) -> bool:
-    return bool(getattr(tool, "containers", None)) or bool(package_requirements(tool))
+def covered(needed: Requirement, provided: list[Requirement]) -> bool:
+    return any(p.covers(needed) for p in provided)
+
+
+def needs_container(tool, node_software: list[Requirement] = ()) -> bool:
+    """A tool with its own <container>, or a package requirement that NODE_SOFTWARE does not cover."""
+    return bool(getattr(tool, "containers", None)) or not all(covered(n, node_software)
+                                                                for n in package_requirements(tool))
 
 
 def image_for(needed: list[Requirement], images: list[dict]) -> str | None:
     """The first image whose provides cover every requirement in NEEDED."""
     for entry in images:
         provided = [Requirement.parse(item) for item in entry.get("provides") or []]
-        if all(any(p.covers(n) for p in provided) for n in needed):
+        if all(covered(n, provided) for n in needed):
             return entry["image"]
     return None
 
 
-_images_cache: dict[str, tuple[float, list[dict]]] = {}
+@dataclass(frozen=True)
+class Network:
+    """What usegalaxy_replica wrote for routing: the network's images and the software every execute node has."""
+    images: list
+    node_software: list
 
 
-def read_images(path: str) -> list[dict]:
-    """The network's images as usegalaxy_replica wrote them, read again only when the file changes."""
+_network_cache: dict[str, tuple[float, Network]] = {}
+
+
+def read_network(path: str) -> Network:
+    """The file usegalaxy_replica wrote, read again only when it changes."""
     mtime = os.stat(path).st_mtime
-    cached = _images_cache.get(path)
+    cached = _network_cache.get(path)
     if cached is None or cached[0] != mtime:
         with open(path, encoding="utf-8") as handle:
-            cached = (mtime, json.load(handle)["images"])
-        _images_cache[path] = cached
+            written = json.load(handle)
+        cached = (mtime, Network(written["images"], [Requirement.parse(item) for item in written["node_software"]]))
+        _network_cache[path] = cached
     return cached[1]
 
 
@@ -108,22 +124,27 @@ def refusal(tool, needed: list[Requirement]) -> str:
             "pulsar_network.containers.")
 
 
-def container_params(tool, images: list[dict]) -> dict:
+def container_params(tool, network: Network) -> dict:
     """The destination parameters that put TOOL's job in its container; {} when Galaxy's resolvers find it (a tool
     with its own <container>) or the tool needs none. NoContainer when it needs one and none provides its software."""
-    if not needs_container(tool) or getattr(tool, "containers", None):
+    if not needs_container(tool, network.node_software) or getattr(tool, "containers", None):
         return {}
     needed = package_requirements(tool)
-    image = image_for(needed, images)
+    image = image_for(needed, network.images)
     if image is None:
         raise NoContainer(refusal(tool, needed))
     return {"docker_container_id_override": image, "singularity_container_id_override": f"docker://{image}"}
 
 
+def runs_in_container(tool, path: str) -> bool:
+    """TPV's condition: whether TOOL's jobs go to an endpoint that runs containers."""
+    return needs_container(tool, read_network(path).node_software)
+
+
 def place(entity, tool, path: str):
     """TPV's rule: the job's container on the destination, or Galaxy's JobMappingException with the reason."""
     try:
-        params = container_params(tool, read_images(path))
+        params = container_params(tool, read_network(path))
     except NoContainer as error:
         from galaxy.jobs.mapper import JobMappingException  # only inside Galaxy's handlers
         raise JobMappingException(str(error)) from None
