@@ -57,8 +57,8 @@ def write(outdir: Path, length: int, count: int, read_length: int, seed: int) ->
 WORKFLOW = """set -e
 mkdir -p outside && cd outside
 ln -sf ../reference.fa reference.fa && ln -sf ../reads.fastq reads.fastq
-bwa index reference.fa 2> index.log
-bwa mem -t 1 reference.fa reads.fastq > alignments.sam 2> mem.log
+bwa index reference.fa
+bwa mem -t 1 reference.fa reads.fastq > alignments.sam
 samtools sort --no-PG -@ 0 -O bam -o sorted.bam alignments.sam
 samtools flagstat sorted.bam > counts.txt
 """
