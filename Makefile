@@ -33,7 +33,7 @@ lab-host: bootstrap ## podman settings, the Debian 13 lab image and the scenario
 	@scripts/lab-image.sh
 	@scripts/lab-volumes.sh
 
-lab-images: collection lab-host ## bake the lab's images: endpoint nodes (htcondor, pulsar, cvmfs) and the Galaxy host (install phases; podman commit)
+lab-images: collection lab-host ## bake the lab's images: endpoint nodes (htcondor, pulsar, cvmfs), the Galaxy host (install phases; podman commit), the tools' job image
 	@scripts/lab-images.sh
 
 lab: collection lab-host ## main job: the lab network (two endpoints, the second joined by onboarding), then jobs through it

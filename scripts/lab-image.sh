@@ -22,13 +22,9 @@ if [[ ${LAB_IMAGE_REBUILD:-0} != 1 ]] \
   exit 0
 fi
 
-# Use the Debian mirror the host's own apt uses (deb822 first, then one-line sources).
-mirror=${LAB_MIRROR:-$(
-  { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
-  } | grep -E '/debian/?$' | head -n1 || true
-)}
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=scripts/debian-mirror.sh
+source scripts/debian-mirror.sh
+mirror=$(debian_mirror)
 
 rootfs=$(mktemp -d /var/tmp/pulsar-lab-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Bake the lab's images from the lab image: a container runs the install phases of the roles a host serves, then
 # podman commit. An image is baked again only when the lab image or its inputs change.
-#   scripts/lab-images.sh [node] [galaxy]   (both when none is named)
+#   scripts/lab-images.sh [node] [galaxy] [bio]   (all three when none is named)
 #   node    localhost/pulsar-network-node:trixie    an endpoint node: htcondor, pulsar, cvmfs (playbooks/node_image.yml)
 #   galaxy  localhost/pulsar-network-galaxy:trixie  the network scenario's Galaxy host: usegalaxy_replica and the lab's
 #                                                   Tool Shed (scripts/lab-galaxy-image.yml), after a dry run of it
+#   bio     localhost/pulsar-network-bio:trixie     a job image for Galaxy's tools (bwa, samtools from Debian), which
+#                                                   the network scenario pushes to its registry: a minimal Debian, no
+#                                                   systemd, sshd or key
 # The scenarios converge hosts started from them with every phase, as a site's first boot would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,8 +62,29 @@ bake() {
   echo "image $image baked in $((SECONDS - start)) s (inputs $inputs)"
 }
 
+# bake_job_image IMAGE PACKAGE...: a minimal Debian with the packages, as a registry's image for jobs.
+bake_job_image() {
+  local image=$1 inputs rootfs start
+  shift
+  inputs=$(echo "trixie $*" | sha256sum | cut -c1-16)
+  if [[ "$(podman image inspect --format '{{index .Labels "org.esg.pulsar-network.inputs"}}' "$image" 2>/dev/null)" == "$inputs" ]]; then
+    echo "image $image present (inputs $inputs)"
+    return 0
+  fi
+  # shellcheck source=scripts/debian-mirror.sh
+  source scripts/debian-mirror.sh
+  start=$SECONDS
+  rootfs=$(mktemp -d /var/tmp/pulsar-job-rootfs.XXXXXX)
+  debootstrap --variant=minbase --include="$(IFS=,; echo "$*")" trixie "$rootfs" "$(debian_mirror)" > /dev/null
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/sh"]' \
+    --change "LABEL org.esg.pulsar-network.inputs=$inputs" - "$image" > /dev/null
+  rm -rf "$rootfs"
+  echo "image $image built in $((SECONDS - start)) s (inputs $inputs)"
+}
+
 kinds=("$@")
-(( ${#kinds[@]} )) || kinds=(node galaxy)
+(( ${#kinds[@]} )) || kinds=(node galaxy bio)
 for kind in "${kinds[@]}"; do
   case $kind in
     # No CVMFS package is reachable from the lab (docs/lab.md): the node image carries autofs and the settings only.
@@ -71,6 +95,7 @@ for kind in "${kinds[@]}"; do
     galaxy) bake "${GALAXY_IMAGE:-localhost/pulsar-network-galaxy:trixie}" check \
               "scripts/lab-galaxy-image.yml molecule/network/vars/toolshed.yml molecule/network/tasks/toolshed_install.yml roles/common roles/usegalaxy_replica" \
               scripts/lab-galaxy-image.yml --tags usegalaxy_replica_install ;;
-    *) echo "lab-images: unknown image '$kind' (node, galaxy)" >&2; exit 2 ;;
+    bio) bake_job_image "${BIO_IMAGE:-localhost/pulsar-network-bio:trixie}" bwa samtools ;;
+    *) echo "lab-images: unknown image '$kind' (node, galaxy, bio)" >&2; exit 2 ;;
   esac
 done

@@ -51,7 +51,7 @@ def _text(value):
 
 # The endpoint settings a request may give (-e onboard_cores=16 ...) and how each is read.
 SETTINGS = {"galaxy_servers": _list, "staging_root": _text, "manager": _text, "cores": _int, "mem": _float, "gpus": _int,
-            "tags": _list}
+            "tags": _list, "container_runtime": _text}
 
 
 def _given(settings: dict | None) -> dict:

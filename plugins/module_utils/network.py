@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils.amqp import UrlError, parse_url
 from ansible_collections.esg.pulsar_network.plugins.module_utils.secrets import secret_problem
+from ansible_collections.esg.pulsar_network.plugins.module_utils.tool_containers import RUNTIMES, destination_params
 
 
 def _present(items: list[dict]) -> list[dict]:
@@ -113,7 +114,10 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 #   galaxy_servers: [{name: usegalaxy_eu}, ...]
 #   endpoints:
 #     - {name: site_a, password: VAULTED, galaxy_servers: [usegalaxy_eu], staging_root: /srv/pulsar/staging,
-#        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], state: present}
+#        manager: production, cores: 16, mem: 64, gpus: 0, tags: [hpc], container_runtime: podman, state: present}
+#   containers:   # the network's job images (module_utils/tool_containers.py): what each provides
+#     - {image: registry.example.org/tools/samtools:1.21, provides: [samtools=1.21]}
+#   node_software: [coreutils]   # what every execute node has without a container (default: coreutils)
 #
 # state: present, draining (offboarding: its vhosts, users, Pulsar services and Galaxy runners stay so that running
 # jobs finish, but no Galaxy routes a new job there) or absent (all of them removed).
@@ -127,7 +131,7 @@ def network_problems(brokers: dict, galaxies: dict, heads: dict, staging: dict) 
 # the provider's join file carries it, since its head serves every client of the endpoint.
 
 ENDPOINT_DEFAULTS = {"staging_root": "/srv/pulsar/staging", "manager": "production", "cores": 1, "mem": 4, "gpus": 0,
-                     "tags": [], "state": "present"}
+                     "tags": [], "container_runtime": "none", "state": "present"}
 STATES = ("present", "draining", "absent")
 
 
@@ -206,6 +210,7 @@ def galaxy_endpoints(network: dict, galaxy_name: str) -> list[dict]:
     return [{"name": endpoint["name"], "amqp_url": _url(network, endpoint, galaxy_name), "manager": endpoint["manager"],
              "jobs_directory": f"{endpoint['staging_root'].rstrip('/')}/{galaxy_name}", "cores": endpoint["cores"],
              "mem": endpoint["mem"], "gpus": endpoint["gpus"], "tags": endpoint["tags"],
+             "container_params": destination_params(endpoint["container_runtime"]),
              "draining": endpoint["state"] == "draining"}
             for endpoint in _endpoints(network)
             if endpoint["state"] != "absent" and galaxy_name in endpoint["galaxy_servers"]]
@@ -247,4 +252,42 @@ def description_problems(network: dict) -> list[str]:
         weak = "" if endpoint["state"] == "absent" else secret_problem("password", endpoint.get("password"))
         if weak:
             problems.append(f"pulsar_network endpoint {endpoint.get('name')}: the {weak}")
+        if endpoint["container_runtime"] not in RUNTIMES:
+            problems.append(f"pulsar_network endpoint {endpoint.get('name')}: container_runtime must be one of "
+                            f"{', '.join(RUNTIMES)}")
+    return (problems + containers_problems(network.get("containers"))
+            + node_software_problems(network.get("node_software")))
+
+
+# An image as podman, docker and apptainer's docker:// read one: [REGISTRY[:PORT]/]PATH[:TAG][@DIGEST], nothing else.
+IMAGE = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._/-]*[a-z0-9])?)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+PROVIDED = r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*(=[A-Za-z0-9_][A-Za-z0-9_.+-]*)?$"
+
+
+def containers_problems(containers) -> list[str]:
+    """What makes pulsar_network.containers unusable: a list of {image, provides: [NAME or NAME=VERSION, ...]}."""
+    if containers is None:
+        return []
+    if not isinstance(containers, list):
+        return ["pulsar_network.containers must be a list of {image, provides}"]
+    problems = []
+    for index, entry in enumerate(containers):
+        where = f"pulsar_network.containers[{index}]"
+        if not isinstance(entry, dict) or sorted(entry) != ["image", "provides"]:
+            problems.append(f"{where} must have exactly image and provides")
+            continue
+        if not isinstance(entry["image"], str) or not re.match(IMAGE, entry["image"]):
+            problems.append(f"{where}.image is not an image reference ([REGISTRY/]NAME[:TAG]): {entry['image']!r}")
+        if not entry["provides"] or not requirements_listed(entry["provides"]):
+            problems.append(f"{where}.provides must list requirements as NAME or NAME=VERSION: {entry['provides']!r}")
     return problems
+
+
+def requirements_listed(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and re.match(PROVIDED, item) for item in value)
+
+
+def node_software_problems(node_software) -> list[str]:
+    if node_software is None or requirements_listed(node_software):
+        return []
+    return [f"pulsar_network.node_software must list requirements as NAME or NAME=VERSION: {node_software!r}"]

@@ -1,6 +1,7 @@
-"""Publish a tool in the lab's Tool Shed, as a tool developer would, so the replica can install it from there.
+"""Publish a repository of tools in the lab's Tool Shed, as a tool developer would, so the replica can install it.
 
-  lab_toolshed.py URL BOOTSTRAP_KEY REPO_DIR   create the owner, a category and the repository, upload REPO_DIR
+  lab_toolshed.py URL BOOTSTRAP_KEY REPO_DIR NAME SYNOPSIS
+      create the owner, a category and the repository NAME, and upload REPO_DIR to it
 Idempotent: an existing owner, category or repository is reused; the upload is skipped once the repository has an
 installable revision. Prints the repository's owner, name and newest installable revision as JSON.
 """
@@ -13,8 +14,7 @@ from pathlib import Path
 import requests
 
 OWNER = {"email": "developer@lab.pulsar-network.test", "username": "pulsar_network", "password": "lab-developer-password"}
-CATEGORY = "Text Manipulation"
-NAME = "pn_tac"
+CATEGORY = "Lab tools"
 
 
 def api(url, key, method, path, **kwargs):
@@ -35,30 +35,29 @@ def category_id(url, admin_key):
     return category["id"]
 
 
-def installable_revisions(url, key):
+def installable_revisions(url, key, name):
     return api(url, key, "GET", "repositories/get_ordered_installable_revisions",
-               params={"name": NAME, "owner": OWNER["username"]})
+               params={"name": name, "owner": OWNER["username"]})
 
 
-def publish(url, admin_key, repo_dir):
+def publish(url, admin_key, repo_dir, name, synopsis):
     key = owner_key(url, admin_key)
-    found = api(url, key, "GET", "repositories", params={"name": NAME, "owner": OWNER["username"]})
+    found = api(url, key, "GET", "repositories", params={"name": name, "owner": OWNER["username"]})
     repository = found[0] if found else api(url, key, "POST", "repositories", json={
-        "name": NAME, "synopsis": "Reverse the line order of a text file", "type": "unrestricted",
-        "category_ids": [category_id(url, admin_key)]})
-    if not installable_revisions(url, key):
+        "name": name, "synopsis": synopsis, "type": "unrestricted", "category_ids": [category_id(url, admin_key)]})
+    if not installable_revisions(url, key, name):
         tarball = io.BytesIO()
         with tarfile.open(fileobj=tarball, mode="w:gz") as tar:
             for path in sorted(Path(repo_dir).iterdir()):
                 tar.add(path, arcname=path.name)
         api(url, key, "POST", f"repositories/{repository['id']}/changeset_revision",
-            files={"file": ("repo.tar.gz", tarball.getvalue())}, data={"commit_message": "Publish pn_tac"})
-    return {"owner": OWNER["username"], "name": NAME, "revision": installable_revisions(url, key)[-1]}
+            files={"file": ("repo.tar.gz", tarball.getvalue())}, data={"commit_message": f"Publish {name}"})
+    return {"owner": OWNER["username"], "name": name, "revision": installable_revisions(url, key, name)[-1]}
 
 
 def main():
-    url, bootstrap_key, repo_dir = sys.argv[1:4]
-    print(json.dumps(publish(url.rstrip("/"), bootstrap_key, repo_dir)))
+    url, bootstrap_key, repo_dir, name, synopsis = sys.argv[1:6]
+    print(json.dumps(publish(url.rstrip("/"), bootstrap_key, repo_dir, name, synopsis)))
 
 
 if __name__ == "__main__":

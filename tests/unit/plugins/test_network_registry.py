@@ -45,10 +45,12 @@ def entry(registry, name):
 # --- Merging ------------------------------------------------------------------------------------------------------
 
 def test_a_new_endpoint_gets_the_generated_password_and_the_settings_given():
-    settings = {"galaxy_servers": "usegalaxy_eu", "cores": "16", "mem": "64", "tags": "hpc,gpu", "staging_root": None}
+    settings = {"galaxy_servers": "usegalaxy_eu", "cores": "16", "mem": "64", "tags": "hpc,gpu", "staging_root": None,
+                "container_runtime": "podman"}
     registry = record(REGISTRY, settings=settings)
     assert entry(registry, "site_b") == {"name": "site_b", "password": NEW_PASSWORD, "state": "present",
-                                         "galaxy_servers": ["usegalaxy_eu"], "cores": 16, "mem": 64.0, "tags": ["hpc", "gpu"]}
+                                         "galaxy_servers": ["usegalaxy_eu"], "cores": 16, "mem": 64.0, "tags": ["hpc", "gpu"],
+                                         "container_runtime": "podman"}
     assert [e for e in registry if e["name"] != "site_b"] == REGISTRY[::-1]  # the others as they were, sorted
 
 
@@ -124,6 +126,8 @@ def test_an_unknown_setting_is_a_mistake_of_the_caller():
     ({"settings": {"galaxy_servers": []}}, ["pulsar_network endpoint site_b serves no Galaxy server"]),
     ({"record_state": "gone"}, ["pulsar_network endpoint site_b: state must be one of present, draining, absent"]),
     ({"password": "short"}, ["pulsar_network endpoint site_b: the password is shorter than 12 characters"]),
+    ({"settings": {"container_runtime": "docker"}},
+     ["pulsar_network endpoint site_b: container_runtime must be one of none, podman, apptainer"]),
     # The request's reasons come first, alone: an endpoint that is no name makes no description.
     ({"endpoint": "site b", "settings": {"galaxy_servers": "nope"}},
      ["endpoint must be given (-e onboard_endpoint=NAME), letters, digits and _"]),
