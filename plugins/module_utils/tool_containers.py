@@ -85,8 +85,8 @@ def covered(needed: Requirement, provided: list[Requirement]) -> bool:
 
 def needs_container(tool, node_software: list[Requirement] = ()) -> bool:
     """A tool with its own <container>, or a package requirement that NODE_SOFTWARE does not cover."""
-    return bool(getattr(tool, "containers", None)) or not all(covered(n, node_software)
-                                                                for n in package_requirements(tool))
+    lacking = [n for n in package_requirements(tool) if not covered(n, node_software)]
+    return bool(getattr(tool, "containers", None)) or bool(lacking)
 
 
 def image_for(needed: list[Requirement], images: list[dict]) -> str | None:
@@ -134,7 +134,7 @@ def refusal(tool, needed: list[Requirement]) -> str:
 def registry(image: str) -> str | None:
     """The registry host of IMAGE as podman reads it (a first component with a dot or a port, or localhost); None for a
     short name, which podman would look up in its search registries."""
-    first, _, rest = image.partition("/")
+    first, rest = (image.split("/", 1) + [""])[:2]
     return first if rest and ("." in first or ":" in first or first == "localhost") else None
 
 

@@ -63,8 +63,8 @@ def test_a_tools_own_container_from_the_networks_registry_is_its_image():
 
 
 def test_a_tools_own_container_from_elsewhere_yields_to_the_networks_image_or_is_refused():
-    public = [docker("quay.io/biocontainers/samtools:1.21--h50ea8bc_0"), SimpleNamespace(type="singularity",
-                                                                                        identifier="registry.lab:5000/x")]
+    public = [docker("quay.io/biocontainers/samtools:1.21--h50ea8bc_0"),
+              SimpleNamespace(type="singularity", identifier="registry.lab:5000/x")]
     covered = tool(("package", "samtools", "1.21"), containers=public)
     assert container_params(covered, NETWORK)["docker_container_id_override"] == SAMTOOLS
     with pytest.raises(NoContainer, match=r"asks for the container quay.io/biocontainers/fastqc:1, registry.lab:5000/x, "
