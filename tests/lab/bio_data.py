@@ -20,7 +20,7 @@ LINE = 60
 
 
 def reference(length: int, rng: random.Random) -> str:
-    return "".join(rng.choice(BASES) for _ in range(length))
+    return "".join(rng.choices(BASES, k=length))
 
 
 def fasta(name: str, sequence: str) -> str:
@@ -38,7 +38,7 @@ def reads(genome: str, count: int, length: int, rng: random.Random, error_rate: 
         if rng.random() < 0.5:
             read = read.translate(complement)[::-1]
         read = "".join(rng.choice(BASES.replace(base, "")) if rng.random() < error_rate else base for base in read)
-        quality = "".join(chr(33 + rng.randint(25, 40)) for _ in read)
+        quality = "".join(chr(33 + rng.randint(25, 40)) for _base in read)
         records.append(f"@read{index + 1}\n{read}\n+\n{quality}\n")
     return "".join(records)
 

@@ -7,7 +7,8 @@ software no image provides. Prints the result as JSON. From the repository root:
       for its jobs, and save its outputs in DATA_DIR/galaxy/ (alignments.sam, sorted.bam, counts.txt); print each
       step's job: tool, state, runner (the endpoint), the job's id there, and its stderr when it failed
   python -m tests.lab.galaxy_workflow URL CA_FILE refused DATA_DIR
-      run pn_fastqc on DATA_DIR/reads.fastq and print its job's state and the reason Galaxy gave the user
+      run pn_fastqc (software no image provides) and pn_seqtk_seq (its own container, from a registry the network
+      does not use) on DATA_DIR/reads.fastq and print each job's state and the reason Galaxy gave the user
 The admin API key comes from the environment (GALAXY_API_KEY), never the command line.
 """
 from __future__ import annotations
@@ -96,13 +97,19 @@ def run(gi, data_dir: Path, timeout: float = 900) -> dict:
             "saved": str(saved)}
 
 
+REFUSED = ("pn_fastqc", "pn_seqtk_seq")
+
+
 def refused(gi, data_dir: Path, timeout: float = 300) -> dict:
-    history = gi.histories.create_history("pulsar network refused tool")["id"]
+    history = gi.histories.create_history("pulsar network refused tools")["id"]
     reads = upload(gi, history, data_dir / "reads.fastq", "fastqsanger")
-    tool_id = repository_tool(gi, "pn_fastqc")
-    answer = gi.tools.run_tool(history, tool_id, {"reads": {"src": "hda", "id": reads}})
-    ids = {"history": history, "job": answer["jobs"][0]["id"], "output": answer["outputs"][0]["id"]}
-    return {**finished(gi, ids, timeout), "tool_id": tool_id}
+    jobs = {}
+    for name in REFUSED:
+        tool_id = repository_tool(gi, name)
+        answer = gi.tools.run_tool(history, tool_id, {"reads": {"src": "hda", "id": reads}})
+        ids = {"history": history, "job": answer["jobs"][0]["id"], "output": answer["outputs"][0]["id"]}
+        jobs[name] = {**finished(gi, ids, timeout), "tool_id": tool_id}
+    return jobs
 
 
 def main(argv=None) -> None:

@@ -10,8 +10,8 @@ import yaml
 
 from ansible_collections.esg.pulsar_network.plugins.module_utils import network
 from ansible_collections.esg.pulsar_network.plugins.module_utils.tool_containers import (
-    CVMFS_IMAGES, PODMAN_COMMAND, NoContainer, Requirement, Network, container_params, image_for, needs_container,
-    read_network, runs_in_container)
+    PODMAN_COMMAND, PODMAN_RUN_ARGUMENTS, NoContainer, Requirement, Network, container_params, image_for, needs_container,
+    read_network, registry, runs_in_container)
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
@@ -52,10 +52,35 @@ def test_an_image_provides_a_version_it_names_or_any_when_it_names_none():
     assert image_for([Requirement("bwa", "0.7.17")], IMAGES) is None
 
 
-def test_a_tool_with_its_own_container_is_left_to_galaxys_resolvers():
-    own = tool(("package", "fastqc", "0.12.1"), containers=[SimpleNamespace(type="docker", identifier="x/fastqc")])
-    assert needs_container(own)
-    assert container_params(own, NETWORK) == {}
+def docker(identifier):
+    return SimpleNamespace(type="docker", identifier=identifier)
+
+
+def test_a_tools_own_container_from_the_networks_registry_is_its_image():
+    own = tool(("package", "fastqc", "0.12.1"), containers=[docker("registry.lab:5000/tools/fastqc:0.12.1")])
+    assert needs_container(own, COREUTILS)
+    assert container_params(own, NETWORK)["docker_container_id_override"] == "registry.lab:5000/tools/fastqc:0.12.1"
+
+
+def test_a_tools_own_container_from_elsewhere_yields_to_the_networks_image_or_is_refused():
+    public = [docker("quay.io/biocontainers/samtools:1.21--h50ea8bc_0"),
+              SimpleNamespace(type="singularity", identifier="registry.lab:5000/x")]
+    covered = tool(("package", "samtools", "1.21"), containers=public)
+    assert container_params(covered, NETWORK)["docker_container_id_override"] == SAMTOOLS
+    with pytest.raises(NoContainer, match=r"asks for the container quay.io/biocontainers/fastqc:1, registry.lab:5000/x, "
+                                          r"from a registry this Galaxy's network does not use, and no container on it "
+                                          r"provides fastqc 0.12.1: the tool was not run"):
+        container_params(tool(("package", "fastqc", "0.12.1"),
+                              containers=[docker("quay.io/biocontainers/fastqc:1"), public[1]]), NETWORK)
+    with pytest.raises(NoContainer, match=r"asks for the container samtools:1.21, from a registry .* not use: the tool"):
+        container_params(tool(containers=[docker("samtools:1.21")]), NETWORK)
+
+
+@pytest.mark.parametrize("image, host", [("registry.lab:5000/lab/bio:1", "registry.lab:5000"),
+                                         ("quay.io/biocontainers/x:1", "quay.io"), ("localhost/x", "localhost"),
+                                         ("biocontainers/x:1", None), ("x:1", None)])
+def test_an_images_registry_is_read_as_podman_reads_it(image, host):
+    assert registry(image) == host
 
 
 def test_software_no_image_provides_is_refused_with_the_reason():
@@ -80,6 +105,9 @@ def test_the_routing_file_is_read_again_when_it_changes(tmp_path):
     os.utime(path, (1, 1))
     assert read_network(str(path)) == NETWORK
     assert not runs_in_container(tool(("package", "coreutils", "8.31")), str(path))
+    path.write_text(json.dumps({"images": None, "node_software": None}))
+    os.utime(path, (2, 2))
+    assert read_network(str(path)) == Network([], [])
 
 
 def description(**extra):
@@ -94,13 +122,15 @@ def test_an_endpoint_runs_no_containers_unless_it_says_which_runtime():
     params = network.galaxy_endpoints(podman, "g")[0]["container_params"]
     assert params["docker_enabled"] is True and params["docker_cmd"] == PODMAN_COMMAND
     assert params["docker_set_user"] == "" and params["docker_net"] == "none"
+    assert params["docker_run_extra_arguments"] == PODMAN_RUN_ARGUMENTS == "--cap-drop=all --security-opt=no-new-privileges"
+    assert params["container_resolvers"] == [{"type": "explicit"}]
     assert network.description_problems(podman) == []
 
 
-def test_apptainer_endpoints_resolve_galaxys_images_on_cvmfs():
+def test_apptainer_endpoints_resolve_only_the_image_routing_gives():
     params = network.galaxy_endpoints(description(endpoint={"container_runtime": "apptainer"}), "g")[0]["container_params"]
     assert params["singularity_enabled"] is True
-    assert {"type": "cached_mulled_singularity", "cache_directory": CVMFS_IMAGES} in params["container_resolvers"]
+    assert params["container_resolvers"] == [{"type": "explicit_singularity"}]
 
 
 def test_galaxy_and_the_pulsar_role_name_the_same_podman_command():
