@@ -13,7 +13,7 @@ import tes
 from conftest import IMAGE, URL, condor_jobs, health, lab, raw, task, wait
 
 RUN = uuid.uuid4().hex[:8]  # this run's tasks, by name and tag
-STORAGE = "/srv/tes/storage/alice"  # alice's own area under the service's storage root
+STORAGE = "/srv/tes/storage/alice"  # alice's own area under the service's storage root (the role's default root)
 
 
 @pytest.fixture(scope="module")

@@ -44,9 +44,10 @@ def test_service_info_storage_is_what_file_urls_may_name(tmp_path):
         assert client.get("/v1/service-info").json()["storage"] == [f"file://{root}" for root in roots]
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/v1/tasks"), ("POST", "/v1/tasks"), ("GET", "/v1/tasks/x"),
-                                          ("POST", "/v1/tasks/x:cancel"), ("POST", "/v1/service-info"),
-                                          ("GET", "/v1/service-info/../tasks"), ("GET", "/v1/service-infox")])
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v1/tasks"), ("POST", "/v1/tasks"), ("GET", "/ga4gh/tes/v1/tasks/x"), ("POST", "/v1/tasks/x:cancel"),
+    ("POST", "/v1/service-info"), ("HEAD", "/v1/service-info"), ("OPTIONS", "/ga4gh/tes/v1/service-info"),
+    ("GET", "/v1/service-info/"), ("GET", "/v1/service-info%2F..%2Ftasks"), ("GET", "/v1/service-infox")])
 def test_only_reading_service_info_is_public(client, method, path):
     assert client.request(method, path).status_code == 401
 

@@ -48,7 +48,7 @@ PUBLIC_PATH = "/service-info"
 
 def public(scope: Scope, prefixes: tuple[str, ...]) -> bool:
     """A request any client may make without credentials: reading the service's description."""
-    return scope["method"] in ("GET", "HEAD") and any(scope["path"] == prefix + PUBLIC_PATH for prefix in prefixes)
+    return scope["method"] == "GET" and any(scope["path"] == prefix + PUBLIC_PATH for prefix in prefixes)
 
 
 class RequestGuard:
