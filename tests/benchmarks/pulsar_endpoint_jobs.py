@@ -6,7 +6,9 @@ runs there, in Pulsar's virtualenv, with the collection's shared code the pulsar
 - latency: --repeat no-op jobs one after another through the broker and Pulsar (send to final status update), and
   the same no-op with condor_submit as the pulsar user on the same pool (submit to the job's termination in its
   log); medians and their ratio;
-- throughput: --burst no-op jobs sent at once, wall time until every final status arrived, as jobs per minute.
+- throughput: --burst no-op jobs sent at once, wall time until every final status arrived, as jobs per minute;
+- polling cost: --active jobs that sleep, held by Pulsar at once, and the CPU seconds Pulsar's process used per minute
+  while they waited (Pulsar reads each active job's HTCondor log every min_polling_interval), read from /proc.
 """
 import argparse
 import json
@@ -27,7 +29,8 @@ def on_host(args):
     subprocess.run(["podman", "exec", HEAD, "mkdir", "-p", REMOTE_DIR], check=True)
     subprocess.run(["podman", "cp", str(pathlib.Path(__file__)), f"{HEAD}:{REMOTE_DIR}/"], check=True)
     command = ["podman", "exec", HEAD, "/opt/pulsar/venv/bin/python", f"{REMOTE_DIR}/{pathlib.Path(__file__).name}",
-               "--in-head", "--repeat", str(args.repeat), "--burst", str(args.burst)]
+               "--in-head", "--repeat", str(args.repeat), "--burst", str(args.burst),
+               "--active", str(args.active)]
     sys.exit(subprocess.run(command, check=False).returncode)
 
 
@@ -45,6 +48,28 @@ def condor_noop(work_dir: str) -> float:
     return time.monotonic() - start
 
 
+def pulsar_cpu_seconds() -> float:
+    """User and system CPU seconds used so far by the Pulsar process of the lab's Galaxy server."""
+    pid = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", "pulsar@lab_galaxy"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def polling_cost(jobs, send, count: int, window: float = 30.0) -> float:
+    """CPU seconds per minute of Pulsar's process while `count` sleeping jobs are active; the jobs are killed after."""
+    active = [send(2000 + index, "sleep 600") for index in range(count)]
+    time.sleep(15)  # every job staged and queued in HTCondor; the pool runs two of them
+    before = pulsar_cpu_seconds()
+    time.sleep(window)
+    used = pulsar_cpu_seconds() - before
+    for job_id in active:
+        jobs.kill(job_id)
+    jobs.wait(active, 600)
+    return used / window * 60
+
+
 def in_head(args):
     sys.path.insert(0, SHARED_CODE_ROOT)
     # pylint: disable=import-outside-toplevel
@@ -56,11 +81,12 @@ def in_head(args):
         app = yaml.safe_load(handle)
     staging = app["staging_directory"]
     work = tempfile.mkdtemp(prefix="pulsar-bench-")
-    jobs = PulsarJobs(app["message_queue_url"], "endpoint_check", app.get("amqp_connect_ssl_ca_certs"))
+    # app.yml keeps TLS in its amqp_connect_ssl_* settings, not in the URL.
+    jobs = PulsarJobs(app["message_queue_url"] + "?ssl=1", "endpoint_check", app.get("amqp_connect_ssl_ca_certs"))
     try:
         with JobFilesServer(work) as files:
-            def send(index):
-                return jobs.submit(os.path.join(work, f"job{index}"), "true", {}, [], files.url, staging)
+            def send(index, command="true"):
+                return jobs.submit(os.path.join(work, f"job{index}"), command, {}, [], files.url, staging)
 
             pulsar_runs = []
             for index in range(args.repeat):
@@ -77,6 +103,8 @@ def in_head(args):
             finals = jobs.wait(burst, 1800)
             burst_wall = time.monotonic() - start
             failed = [j for j, f in finals.items() if f["status"] != "complete" or f["returncode"] != 0]
+            idle_cpu = polling_cost(jobs, send, 0) if args.active else None
+            active_cpu = polling_cost(jobs, send, args.active) if args.active else None
     finally:
         jobs.close()
 
@@ -93,6 +121,10 @@ def in_head(args):
         "burst_wall_s": round(burst_wall, 1),
         "burst_jobs_per_minute": round(args.burst / burst_wall * 60, 1),
         "burst_failed": len(failed),
+        "min_polling_interval_s": app["managers"]["endpoint_check"]["min_polling_interval"],
+        "active_jobs": args.active,
+        "pulsar_cpu_s_per_minute_idle": None if idle_cpu is None else round(idle_cpu, 2),
+        "pulsar_cpu_s_per_minute_active": None if active_cpu is None else round(active_cpu, 2),
     }
     print(json.dumps(figures, indent=2))
 
@@ -101,6 +133,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--active", type=int, default=100, help="sleeping jobs held at once for the polling cost; 0 skips it")
     parser.add_argument("--in-head", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_head:

@@ -49,6 +49,7 @@ HTCONDOR_CASES = {
     "central manager not in inventory": ({"htcondor_central_manager": "nowhere"}, "Set it to the inventory hostname"),
     "no uid domain": ({"htcondor_uid_domain": ""}, "Set htcondor_uid_domain"),
     "zero interval": ({"htcondor_negotiator_interval": 0}, "must be positive"),
+    "zero schedd pass": ({"htcondor_schedd_min_interval": 0}, "htcondor_schedd_min_interval are seconds and must be positive"),
     "placeholder key": ({"htcondor_pool_signing_key": "changeme"}, "htcondor_pool_signing_key is a placeholder"),
     "example vault's key": ({"htcondor_pool_signing_key": "CHANGE-ME: 32 random characters, from openssl rand"},
                             "htcondor_pool_signing_key is a placeholder"),
@@ -95,6 +96,7 @@ PULSAR_CASES = {
                                    "/nonexistent/pulsar is missing on target"),
     "bad submit command": ({"pulsar_managers": {"production": {"submit": {"request cpus": 2}}}}, "Manager production"),
     "incomplete retry settings": ({"pulsar_preprocess_retry": {"max_retries": 3}}, "need exactly max_retries"),
+    "zero polling interval": ({"pulsar_min_polling_interval": 0}, "pulsar_min_polling_interval > 0"),
     "not a CA certificate": ({"pulsar_amqp_ca_certificate": "ca.crt"}, "must be PEM text"),
     "uid not a number": ({"pulsar_uid": "pulsar"}, "pulsar_uid"),
     # Configuration injection: these go into systemd units and environment files.
