@@ -205,6 +205,7 @@ TES_CASES = {
     "no endpoint": ({"tes_endpoints": []}, "The TES service needs: endpoints"),
     "endpoint without a jobs directory": ({"tes_endpoints": [{"name": "site_a", "amqp_url": TES_URL}]}, "jobs_directory"),
     "no user and no anonymous access": ({"tes_users": []}, "unless tes_anonymous is true"),
+    "service-info storage by hand": ({"tes_service_info": {"storage": ["s3://bucket"]}}, "tes_service_info.storage"),
     "endpoint URL without TLS": (
         {"tes_endpoints": [{"name": "site_a", "jobs_directory": "/srv/x",
                             "amqp_url": "pyamqp://u:VERYSECRET-amqp-pw@mq.example.org:5672//pulsar/site_a/tes"}]},

@@ -10,10 +10,10 @@ import uuid
 import pytest
 import requests
 import tes
-from conftest import IMAGE, condor_jobs, health, lab, raw, task, wait
+from conftest import IMAGE, URL, condor_jobs, health, lab, raw, task, wait
 
 RUN = uuid.uuid4().hex[:8]  # this run's tasks, by name and tag
-STORAGE = "/srv/tes/storage/alice"  # alice's own area under the service's storage root
+STORAGE = "/srv/tes/storage/alice"  # alice's own area under the service's storage root (the role's default root)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,16 @@ def submitted(alice):
 def test_service_info_names_tes_1_1(alice):
     info = alice.get_service_info()
     assert (info.type["artifact"], info.type["version"]) == ("tes", "1.1.0")
+
+
+def test_service_info_is_public_and_names_the_storage_root(recorder):
+    """Clients read service-info before they hold credentials; nothing else opens to them."""
+    anonymous = tes.HTTPClient(URL, timeout=30)
+    info = anonymous.get_service_info()
+    assert (info.type["artifact"], info.storage) == ("tes", [f"file://{STORAGE.rsplit('/', 1)[0]}"])
+    with pytest.raises(requests.HTTPError) as refused:
+        anonymous.list_tasks()
+    assert refused.value.response.status_code == 401
 
 
 def test_an_echo_task_completes_with_its_output(alice, submitted):

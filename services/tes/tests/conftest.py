@@ -47,7 +47,7 @@ class RecordingBackend:
 def settings_data(tmp_path: pathlib.Path, **overrides: Any) -> dict[str, Any]:
     data = {
         "store": str(tmp_path / "tasks.sqlite"),
-        "service": {"id": "test.pulsar-network.tes", "storage": ["file:///srv/tes/storage"]},
+        "service": {"id": "test.pulsar-network.tes"},
         "auth": {"users": [
             {"name": "alice", "token_sha256": hashlib.sha256(TOKENS["alice"].encode()).hexdigest()},
             {"name": "admin", "token_sha256": hashlib.sha256(TOKENS["admin"].encode()).hexdigest(), "admin": True},

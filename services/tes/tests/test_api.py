@@ -5,10 +5,14 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import ECHO, basic, bearer
+from conftest import ECHO, RecordingBackend, basic, bearer, settings_data
+from fastapi.testclient import TestClient
 from openapi import response_schema, validate, validate_task
 
+from pulsar_network_tes.app import create_app
+from pulsar_network_tes.config import parse
 from pulsar_network_tes.models import State
+from pulsar_network_tes.store import TaskStore
 
 PREFIXES = ["/ga4gh/tes/v1", "/v1"]
 
@@ -21,13 +25,31 @@ def create(client, body=None, user="alice"):
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
-def test_service_info_under_both_prefixes(client, prefix):
-    response = client.get(f"{prefix}/service-info", headers=bearer("alice"))
-    assert response.status_code == 200
+@pytest.mark.parametrize("credentials", [{}, bearer("alice"), {"Authorization": "Bearer not-a-token"}],
+                         ids=["none", "alice", "wrong"])
+def test_service_info_is_public_under_both_prefixes(client, prefix, credentials):
+    response = client.get(f"{prefix}/service-info", headers=credentials)
+    assert response.status_code == 200, response.text
     info = response.json()
     validate(info, response_schema("/service-info", "get"))
     assert info["type"]["artifact"] == "tes" and info["id"] == "test.pulsar-network.tes"
     assert info["tesResources_backend_parameters"] == ["request_walltime"]
+
+
+def test_service_info_storage_is_what_file_urls_may_name(tmp_path):
+    roots = [str(tmp_path / "a"), str(tmp_path / "b")]
+    app = create_app(parse(settings_data(tmp_path, backend={"storage_roots": roots})),
+                     TaskStore(str(tmp_path / "tasks.sqlite")), RecordingBackend())
+    with TestClient(app) as client:
+        assert client.get("/v1/service-info").json()["storage"] == [f"file://{root}" for root in roots]
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v1/tasks"), ("POST", "/v1/tasks"), ("GET", "/ga4gh/tes/v1/tasks/x"), ("POST", "/v1/tasks/x:cancel"),
+    ("POST", "/v1/service-info"), ("HEAD", "/v1/service-info"), ("OPTIONS", "/ga4gh/tes/v1/service-info"),
+    ("GET", "/v1/service-info/"), ("GET", "/v1/service-info%2F..%2Ftasks"), ("GET", "/v1/service-infox")])
+def test_only_reading_service_info_is_public(client, method, path):
+    assert client.request(method, path).status_code == 401
 
 
 @pytest.mark.parametrize("view", ["MINIMAL", "BASIC", "FULL"])

@@ -19,6 +19,8 @@ from pulsar_network_tes.config import ConfigError, load, parse
     (lambda d: d["auth"]["users"][0].pop("token_sha256"), "auth.users[0].token_sha256: a user needs a token or a password"),
     (lambda d: d["endpoints"][1].update(cores=True), "endpoints[1].cores: expected int or float, got bool"),
     (lambda d: d.update(endpoints={"a": 1}), "endpoints: expected list, got dict"),
+    (lambda d: d["service"].update(storage=["s3://bucket"]),
+     "service.storage: service-info lists the service's storage from backend.storage_roots; remove this key"),
 ])
 def test_bad_settings_are_named(tmp_path, change, message):
     data = settings_data(tmp_path)

@@ -1,11 +1,11 @@
 """The TES 1.1 HTTP API, served under /ga4gh/tes/v1 and /v1 (clients differ), and a health endpoint at /healthz.
 
-Every TES route needs a caller (auth.py), found before the body is read (guard.py). A caller sees and cancels its own tasks; an admin sees and cancels all. A
-task that is not the caller's is answered 404, as if it did not exist. A request the spec's schema refuses is answered
-400 with the field named; a store that cannot be reached is 503; any other failure is logged and answered 500 without
-detail. What one request may cost is bounded: its body (413), its fields and counts (models.py), and the bytes of
-tasks one page holds (a page ends early with a next_page_token). /healthz answers loopback only: it names every
-endpoint's verdict and the store's errors.
+Every TES route but GET /service-info needs a caller (auth.py), found before the body is read (guard.py). A caller
+sees and cancels its own tasks; an admin sees and cancels all. A task that is not the caller's is answered 404, as if
+it did not exist. A request the spec's schema refuses is answered 400 with the field named; a store that cannot be
+reached is 503; any other failure is logged and answered 500 without detail. What one request may cost is bounded:
+its body (413), its fields and counts (models.py), and the bytes of tasks one page holds (a page ends early with a
+next_page_token). /healthz answers loopback only: it names every endpoint's verdict and the store's errors.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
     router = APIRouter()
 
     @router.get("/service-info")
-    def service_info(who: Who) -> dict[str, Any]:
+    def service_info() -> dict[str, Any]:
         service = settings.service
         return {
             "id": service.get("id", "eu.pulsar-network.tes"),
@@ -134,7 +134,8 @@ def create_app(settings: Settings, store: TaskStore, backend: Backend, routers: 
             "description": service.get("description", "GA4GH TES in front of the Pulsar Network's endpoints"),
             "organization": service.get("organization", {"name": "Pulsar Network", "url": "https://pulsar-network.eu"}),
             "version": service.get("version", "1.1.0"),
-            "storage": service.get("storage", []),
+            # What file:// URLs may name (each user's area under a root), from the settings that decide it.
+            "storage": [f"file://{root}" for root in settings.backend.storage_roots],
             "tesResources_backend_parameters": sorted(settings.backend_parameters),
         }
 

@@ -4,7 +4,6 @@
       id: eu.pulsar-network.tes
       name: Pulsar Network TES
       organization: {name: ESG, url: https://pulsar-network.example}
-      storage: [file:///srv/tes/storage]
     store: /var/lib/pulsar-network-tes/tasks.sqlite   # or postgresql://tes:PASSWORD@db.example.org/tes
     auth:
       anonymous: false      # true lets requests without credentials in, as the user "anonymous"
@@ -177,7 +176,11 @@ def parse(data: Any) -> Settings:
                                   amqp_url=_get(item, "amqp_url", str, where, ""),
                                   manager=_get(item, "manager", str, where, "production"),
                                   jobs_directory=_get(item, "jobs_directory", str, where, "")))
-    return Settings(store=_get(data, "store", str, ""), service=_get(data, "service", dict, "", {}),
+    service = _get(data, "service", dict, "", {})
+    if "storage" in service:
+        raise ConfigError("service.storage: service-info lists the service's storage from backend.storage_roots; "
+                          "remove this key")
+    return Settings(store=_get(data, "store", str, ""), service=service,
                     anonymous=_get(auth, "anonymous", bool, "auth.", False), users=tuple(users),
                     backend_parameters=frozenset(_get(data, "backend_parameters", list, "", [])),
                     endpoints=tuple(endpoints), backend=_backend(_get(data, "backend", dict, "", {})),

@@ -4,7 +4,9 @@ FastAPI reads a request's body before it resolves the route's dependencies, so a
 would let anyone make the service read and parse a body of any size. This ASGI middleware authenticates a TES request
 from its headers first (401, the body never read), refuses a declared Content-Length over the cap (413), and counts a
 body as it streams in, refusing it once it passes the cap (413). The caller it found is the route's (app._caller).
-The job files API has its own key and takes large uploads: it is left to its route.
+The job files API has its own key and takes large uploads: it is left to its route. GET /service-info is public, as
+clients read it before anything else (py-tes, Snakemake's TES executor) and the spec defines no credentials for it;
+it has no body and names no user's data.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ def unauthenticated(reason: str) -> JSONResponse:
     return response
 
 
+PUBLIC_PATH = "/service-info"
+
+
+def public(scope: Scope, prefixes: tuple[str, ...]) -> bool:
+    """A request any client may make without credentials: reading the service's description."""
+    return scope["method"] == "GET" and any(scope["path"] == prefix + PUBLIC_PATH for prefix in prefixes)
+
+
 class RequestGuard:
     def __init__(self, app: Any, settings: Settings, prefixes: tuple[str, ...]) -> None:
         self.app, self.settings, self.prefixes = app, settings, prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes) or public(scope, self.prefixes):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
