@@ -76,13 +76,14 @@ def in_head(args):
     import yaml
     from ansible_collections.esg.pulsar_network.plugins.module_utils.job_files import JobFilesServer
     from ansible_collections.esg.pulsar_network.plugins.module_utils.pulsar_client import PulsarJobs
+    from pulsar_watchdog import broker_settings
 
     with open("/etc/pulsar/lab_galaxy/app.yml", encoding="utf-8") as handle:
         app = yaml.safe_load(handle)
     staging = app["staging_directory"]
     work = tempfile.mkdtemp(prefix="pulsar-bench-")
-    # app.yml keeps TLS in its amqp_connect_ssl_* settings, not in the URL.
-    jobs = PulsarJobs(app["message_queue_url"] + "?ssl=1", "endpoint_check", app.get("amqp_connect_ssl_ca_certs"))
+    url, ca_file = broker_settings(app)  # Pulsar's own broker settings, as its watchdog reads them from app.yml
+    jobs = PulsarJobs(url, "endpoint_check", ca_file)
     try:
         with JobFilesServer(work) as files:
             def send(index, command="true"):
